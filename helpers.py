@@ -1,0 +1,924 @@
+"""Helpers for the tutorial "Arranging movie covers with a Self-Organizing Map".
+
+The notebooks in ``notebooks/`` read as prose plus one-line calls into this
+module. It follows the pipeline of the 2019 post "Organizing movie covers with
+Neural Networks" (the Glowing Python blog, by MiniSom's author) and then makes
+it faster and measurably better:
+
+1. Loading covers      ``load_covers``, ``download_original_covers``
+2. Features            ``make_features`` (StandardScaler + exact PCA speed-up)
+3. Training            ``train_som`` (wraps MiniSom), ``PRESETS``
+4. Placement           ``place_covers`` (greedy as in the post, or assignment)
+5. Quality             ``dpq``, ``quality_report``
+6. Rendering           ``make_mosaic``, ``show_mosaic``, ``save_png``
+7. Pipeline            ``arrange_covers`` (folder in, arrangement out)
+8. Explorer            ``build_explorer`` (ipywidgets sliders over the pipeline)
+9. Command line        ``python helpers.py COVERS_DIR [options]``
+
+Functions that compute return data; functions that draw take data.
+Inputs are validated once, at the boundary, with messages a student can act on.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
+
+REPO_DIR = Path(__file__).resolve().parent
+DATA_DIR = REPO_DIR / "data"
+BUNDLED_COVERS = DATA_DIR / "covers"
+
+
+# ---------------------------------------------------------------------------
+# 1. Loading covers
+# ---------------------------------------------------------------------------
+
+
+# ---------------------------------------------------------------------------
+# 2. Features
+# ---------------------------------------------------------------------------
+# The 2019 post flattens every cover into one long vector of pixel values and
+# standardises each pixel position with scikit-learn's StandardScaler. A cover
+# of 185x278 px has 154,290 numbers, and that is what makes the post slow.
+#
+# N covers, once centred, span at most N-1 directions. Rotating them onto those
+# directions (their principal axes) keeps every pairwise distance, so the SOM
+# learns exactly the same map from N-1 numbers per cover instead of 154,290.
+# We find the axes from the small N x N Gram matrix, never from a D x D
+# covariance (which MiniSom's pca_weights_init would build: ~190 GB here).
+
+_CHUNK_PIXELS = 16384  # columns processed at a time: keeps float copies small
+
+
+class CoverFeatures:
+    """Standardised cover pixels, rotated onto the covers' principal axes.
+
+    Do not build this directly: call :func:`make_features`.
+
+    Attributes
+    ----------
+    values : ndarray of shape (n_covers, n_components)
+        One row per cover. Distances between rows equal the distances between
+        the standardised pixel vectors of the 2019 post (up to float rounding).
+    scaler : sklearn.preprocessing.StandardScaler
+        The fitted per-pixel scaler, as in the 2019 post.
+    image_shape : tuple of int
+        (height, width, 3) of one cover.
+    """
+
+    def __init__(self, values, scaler, coefficients, images):
+        self.values = values
+        self.scaler = scaler
+        self.image_shape = images.shape[1:]
+        self._coefficients = coefficients  # maps a feature vector to cover weights
+        self._images = images
+
+    def __len__(self):
+        return len(self.values)
+
+    def inverse_transform(self, vectors):
+        """Turn feature vectors (for example a neuron's weights) into images.
+
+        Each vector is a mix of the standardised covers; undoing the scaling
+        gives a picture: the "average cover" that vector stands for.
+
+        Parameters
+        ----------
+        vectors : array_like of shape (m, n_components) or (n_components,)
+
+        Returns
+        -------
+        ndarray of shape (m, height, width, 3), dtype uint8
+        """
+        vectors = np.atleast_2d(np.asarray(vectors, dtype=np.float64))
+        if vectors.shape[1] != self.values.shape[1]:
+            raise ValueError(f"expected vectors with {self.values.shape[1]} "
+                             f"features, got {vectors.shape[1]}")
+        mix = vectors @ self._coefficients  # (m, n_covers) weights on the covers
+        pixels = self._images.reshape(len(self._images), -1)
+        mean = self.scaler.mean_
+        out = np.empty((len(mix), pixels.shape[1]), dtype=np.uint8)
+        # standardised x = (p - mean) / scale and x_new = mix @ x, so
+        # p_new = x_new * scale + mean = mix @ p + (1 - sum(mix)) * mean
+        for start in range(0, pixels.shape[1], _CHUNK_PIXELS):
+            cols = slice(start, start + _CHUNK_PIXELS)
+            block = mix @ pixels[:, cols] + np.outer(1 - mix.sum(1), mean[cols])
+            out[:, cols] = np.clip(np.rint(block), 0, 255)
+        return out.reshape((len(mix),) + self.image_shape)
+
+
+def make_features(images):
+    """Standardise the covers' pixels and keep their principal coordinates.
+
+    Parameters
+    ----------
+    images : ndarray of shape (n_covers, height, width, 3), dtype uint8
+        For example ``load_covers(folder).images``. At least 2 covers.
+
+    Returns
+    -------
+    CoverFeatures
+        ``features.values`` has one row per cover and at most n_covers - 1
+        columns; its pairwise distances are those of the standardised pixels.
+
+    Raises
+    ------
+    ValueError
+        If fewer than two covers are given or the array is not (N, H, W, 3).
+    """
+    from sklearn.preprocessing import StandardScaler
+
+    images = np.asarray(images)
+    if images.ndim != 4 or images.shape[-1] != 3 or images.dtype != np.uint8:
+        raise ValueError("images must be a uint8 array of shape (N, height, width, 3), "
+                         f"got {images.dtype} {images.shape}")
+    if len(images) < 2:
+        raise ValueError(f"need at least 2 covers to compare, got {len(images)}")
+    pixels = images.reshape(len(images), -1)
+
+    # 1. StandardScaler, fitted a few covers at a time so no float copy of
+    #    the whole collection is ever made.
+    scaler = StandardScaler()
+    for start in range(0, len(pixels), 64):
+        scaler.partial_fit(pixels[start:start + 64].astype(np.float32))
+
+    # 2. The Gram matrix G = X X^T of the standardised pixels X (N x N).
+    gram = np.zeros((len(pixels), len(pixels)))
+    for start in range(0, pixels.shape[1], _CHUNK_PIXELS):
+        cols = slice(start, start + _CHUNK_PIXELS)
+        block = ((pixels[:, cols] - scaler.mean_[cols]) / scaler.scale_[cols]).astype(np.float32)
+        gram += block @ block.T
+
+    # 3. G = U diag(lam) U^T. The principal coordinates are U sqrt(lam);
+    #    directions with (numerically) zero variance carry no distance.
+    lam, u = np.linalg.eigh(gram)
+    order = np.argsort(lam)[::-1]
+    lam, u = lam[order], u[:, order]
+    keep = lam > lam[0] * 1e-10
+    lam, u = lam[keep], u[:, keep]
+    values = u * np.sqrt(lam)
+    # A feature vector v stands for the standardised pixels v @ coefficients @ X.
+    coefficients = (u / np.sqrt(lam)).T
+    return CoverFeatures(values, scaler, coefficients, images)
+
+
+# ---------------------------------------------------------------------------
+# 3. Training
+# ---------------------------------------------------------------------------
+# A Self-Organizing Map (Kohonen, 1982) is a grid of neurons, each holding a
+# weight vector with as many numbers as a cover's features. Training shows it
+# one cover at a time: the closest neuron (the winner) and, more weakly, its
+# grid neighbours move towards that cover. The neighbourhood (sigma) and the
+# step size (learning rate) shrink as training goes on, so the map first
+# settles its overall layout and then its details. We use MiniSom for the map.
+
+PRESETS = {
+    # The 2019 post, as published: MiniSom's random initial weights,
+    # train_random(data, 2500) and MiniSom's asymptotic decay of both rates.
+    "original": dict(sigma=3.0, learning_rate=0.5, iterations=2500,
+                     neighborhood_function="triangle", topology="rectangular",
+                     decay_function="asymptotic_decay",
+                     sigma_decay_function="asymptotic_decay",
+                     initialization="random"),
+    # Our defaults, chosen by measuring DPQ16 on 100 to 1,000 covers
+    # (see benchmarks/README.md).
+    "default": dict(sigma=4.0, learning_rate=0.5, iterations=10000,
+                    neighborhood_function="gaussian", topology="rectangular",
+                    decay_function="linear_decay_to_zero",
+                    sigma_decay_function="linear_decay_to_one",
+                    initialization="pca"),
+}
+INITIALIZATIONS = ("random", "samples", "pca")
+
+
+def som_settings(preset="default", **overrides):
+    """The training settings of a preset, with some of them changed.
+
+    Parameters
+    ----------
+    preset : {'default', 'original'}
+        'original' reproduces the 2019 post; 'default' is our tuned choice.
+    **overrides
+        Any of sigma, learning_rate, iterations, neighborhood_function,
+        topology, decay_function, sigma_decay_function, initialization.
+        ``None`` values are ignored, so command-line options can be passed
+        straight through.
+
+    Returns
+    -------
+    dict
+    """
+    if preset not in PRESETS:
+        raise ValueError(f"unknown preset {preset!r}; choose one of {sorted(PRESETS)}")
+    settings = dict(PRESETS[preset])
+    unknown = set(overrides) - set(settings)
+    if unknown:
+        raise ValueError(f"unknown setting(s) {sorted(unknown)}; known: {sorted(settings)}")
+    settings.update({k: v for k, v in overrides.items() if v is not None})
+    return settings
+
+
+class TrainedSom(NamedTuple):
+    """What :func:`train_som` returns.
+
+    Attributes
+    ----------
+    som : minisom.MiniSom
+        The trained map; ``som.get_weights()`` has shape (rows, cols, n_features).
+    curve_iterations : ndarray of int
+        Iteration numbers at which the quantization error was recorded.
+    curve_errors : ndarray of float
+        Quantization error (mean distance of each cover to its winner) then.
+    """
+    som: object
+    curve_iterations: np.ndarray
+    curve_errors: np.ndarray
+
+
+def _check_features(data):
+    data = np.asarray(data, dtype=np.float64)
+    if data.ndim != 2 or len(data) == 0:
+        raise ValueError(f"features must be a 2-D array with one row per cover, got shape {data.shape}")
+    if not np.isfinite(data).all():
+        raise ValueError("features contain NaN or infinite values")
+    return data
+
+
+def train_som(data, rows, cols, *, sigma, learning_rate, iterations,
+              neighborhood_function="gaussian", topology="rectangular",
+              decay_function="linear_decay_to_zero",
+              sigma_decay_function="linear_decay_to_one",
+              initialization="pca", random_seed=42, progress=None,
+              curve_points=50):
+    """Train a MiniSom map on the cover features.
+
+    This is MiniSom's ``train_random``, step by step: the same random order of
+    covers and the same decay schedule, so the result is identical, but we
+    can record a learning curve and show a progress bar on the way.
+
+    Parameters
+    ----------
+    data : array_like of shape (n_covers, n_features)
+        For example ``make_features(images).values``.
+    rows, cols : int
+        Grid size, at least 1x1.
+    sigma : float
+        Initial neighbourhood radius, in grid cells (> 0).
+    learning_rate : float
+        Initial step size (> 0).
+    iterations : int
+        Number of single-cover updates (>= 1).
+    neighborhood_function : {'gaussian', 'triangle', 'bubble', 'mexican_hat'}
+    topology : {'rectangular', 'hexagonal'}
+    decay_function : {'linear_decay_to_zero', 'inverse_decay_to_zero', 'asymptotic_decay'}
+        How the learning rate shrinks (MiniSom's names).
+    sigma_decay_function : {'linear_decay_to_one', 'inverse_decay_to_one', 'asymptotic_decay'}
+        How sigma shrinks.
+    initialization : {'pca', 'random', 'samples'}
+        'random' keeps MiniSom's random initial weights (as in the 2019 post),
+        'samples' starts every neuron at a random cover, 'pca' spreads the
+        neurons over the plane of the two main principal axes.
+    random_seed : int
+        Same seed, same map.
+    progress : bool or callable, optional
+        True shows a progress bar (a widget in a notebook, text otherwise)
+        when training is long; a callable is called as ``progress(done, total)``.
+    curve_points : int
+        How many times to record the quantization error.
+
+    Returns
+    -------
+    TrainedSom
+    """
+    from minisom import MiniSom
+
+    data = _check_features(data)
+    _check_grid(rows, cols)
+    if not sigma > 0:
+        raise ValueError(f"sigma must be > 0, got {sigma}")
+    if not learning_rate > 0:
+        raise ValueError(f"learning_rate must be > 0, got {learning_rate}")
+    if int(iterations) != iterations or iterations < 1:
+        raise ValueError(f"iterations must be a whole number >= 1, got {iterations}")
+    if initialization not in INITIALIZATIONS:
+        raise ValueError(f"initialization must be one of {INITIALIZATIONS}, got {initialization!r}")
+    if initialization == "pca" and (data.shape[1] < 2 or min(rows, cols) < 2):
+        initialization = "samples"  # PCA needs two features and a 2-D grid
+    iterations = int(iterations)
+
+    som = MiniSom(rows, cols, data.shape[1], sigma=sigma, learning_rate=learning_rate,
+                  neighborhood_function=neighborhood_function, topology=topology,
+                  decay_function=decay_function, sigma_decay_function=sigma_decay_function,
+                  random_seed=random_seed)
+    if initialization == "samples":
+        som.random_weights_init(data)
+    elif initialization == "pca":
+        som.pca_weights_init(data)  # cheap: data has at most n_covers - 1 columns
+
+    # The order of train_random: every cover equally often, shuffled by the
+    # map's own seeded generator.
+    order = np.arange(iterations) % len(data)
+    som._random_generator.shuffle(order)
+
+    checkpoints = set(np.linspace(0, iterations, min(curve_points, iterations) + 1).astype(int))
+    curve = []
+    report = _progress_reporter(progress, iterations, work=iterations * rows * cols * (data.shape[1] + 20))
+    for t, i in enumerate(order):
+        if t in checkpoints:
+            curve.append((t, som.quantization_error(data)))
+            report(t)
+        som.update(data[i], som.winner(data[i]), t, iterations)
+    curve.append((iterations, som.quantization_error(data)))
+    report(iterations)
+    steps, errors = zip(*curve)
+    return TrainedSom(som, np.array(steps), np.array(errors))
+
+
+_SLOW_WORK = 2e7  # about half a second of training on a 2-core laptop
+
+
+def _progress_reporter(progress, total, work):
+    """A function ``report(done)`` that shows progress, or does nothing.
+
+    Whether a bar is shown depends only on the amount of work, never on the
+    clock, so notebook outputs stay the same from run to run.
+    """
+    if callable(progress):
+        return lambda done: progress(done, total)
+    if not progress or work < _SLOW_WORK:
+        return lambda done: None
+    try:
+        from IPython import get_ipython
+        in_notebook = get_ipython() is not None and hasattr(get_ipython(), "kernel")
+    except ImportError:
+        in_notebook = False
+    if in_notebook:
+        import ipywidgets
+        from IPython.display import display
+        bar = ipywidgets.IntProgress(min=0, max=total, description="training")
+        display(bar)
+
+        def report(done):
+            bar.value = done
+            if done >= total:
+                bar.bar_style = "success"
+        return report
+
+    def report(done):
+        print(f"\rtraining {100 * done // total:3d}%", end="\n" if done >= total else "",
+              file=sys.stderr, flush=True)
+    return report
+
+
+# ---------------------------------------------------------------------------
+# 4. Placement
+# ---------------------------------------------------------------------------
+# A trained map tells each cover its winning neuron, but several covers can
+# win the same neuron (a collision) while other neurons win none. The 2019
+# post keeps the first cover of each neuron and pours the others into the
+# empty cells, wherever they are. Optimal assignment instead gives every cover
+# its own cell so that the total distance from covers to their neurons' weights
+# is as small as possible (the Hungarian method, scipy's linear_sum_assignment).
+
+PLACEMENTS = ("assignment", "greedy")
+
+
+class Placement(NamedTuple):
+    """Where each cover goes.
+
+    Attributes
+    ----------
+    positions : ndarray of shape (n_covers, 2), int
+        (row, col) of each cover; (-1, -1) for a dropped cover.
+    dropped : list of int
+        Indices of covers that did not fit (only with ``allow_drop=True``).
+    """
+    positions: np.ndarray
+    dropped: list
+
+
+def grid_shape_for(n_covers):
+    """The smallest near-square grid (rows, cols) with room for n_covers.
+
+    Examples
+    --------
+    >>> grid_shape_for(100)
+    (10, 10)
+    >>> grid_shape_for(37)
+    (6, 7)
+    """
+    if n_covers < 1:
+        raise ValueError(f"need at least one cover, got {n_covers}")
+    rows = int(np.floor(np.sqrt(n_covers)))
+    cols = -(-n_covers // rows)
+    if rows * (rows + 1) >= n_covers and cols > rows + 1:
+        rows, cols = rows + 1, rows + 1
+    return rows, cols
+
+
+def _check_grid(rows, cols):
+    for name, value in (("rows", rows), ("cols", cols)):
+        if int(value) != value or value < 1:
+            raise ValueError(f"{name} must be a whole number >= 1, got {value}")
+
+
+def place_covers(weights, data, strategy="assignment", allow_drop=False):
+    """Give every cover one grid cell.
+
+    Parameters
+    ----------
+    weights : ndarray of shape (rows, cols, n_features)
+        The trained map's weights, ``som.get_weights()``.
+    data : array_like of shape (n_covers, n_features)
+        The same features the map was trained on.
+    strategy : {'assignment', 'greedy'}
+        'greedy' is the 2019 post's rule: the first cover to win a neuron stays
+        there; the colliding covers then fill the empty cells in row-major
+        order. 'assignment' finds the one-cover-per-cell matching with the
+        smallest total squared distance between covers and their neurons.
+    allow_drop : bool
+        With more covers than cells, drop the ones that do not fit instead of
+        raising. Dropped covers are listed in ``Placement.dropped``.
+
+    Returns
+    -------
+    Placement
+
+    Raises
+    ------
+    ValueError
+        If there are more covers than cells and ``allow_drop`` is False; the
+        message names the smallest grid that fits.
+    """
+    from scipy.optimize import linear_sum_assignment
+
+    data = _check_features(data)
+    weights = np.asarray(weights, dtype=np.float64)
+    if weights.ndim != 3 or weights.shape[2] != data.shape[1]:
+        raise ValueError(f"weights of shape {weights.shape} do not match features with "
+                         f"{data.shape[1]} columns")
+    if strategy not in PLACEMENTS:
+        raise ValueError(f"placement must be one of {PLACEMENTS}, got {strategy!r}")
+    rows, cols = weights.shape[:2]
+    n_cells = rows * cols
+    if len(data) > n_cells and not allow_drop:
+        fit_rows, fit_cols = grid_shape_for(len(data))
+        raise ValueError(f"{len(data)} covers do not fit on a {rows}x{cols} grid "
+                         f"({n_cells} cells); use at least {fit_rows}x{fit_cols}, "
+                         "or allow dropping covers")
+    cost = squared_distances(data, weights.reshape(n_cells, -1))
+    cell_of = np.full(len(data), -1)
+    if strategy == "assignment":
+        covers, cells = linear_sum_assignment(cost)
+        cell_of[covers] = cells
+    else:
+        winners = cost.argmin(axis=1)
+        taken = np.zeros(n_cells, dtype=bool)
+        collided = []
+        for cell in range(n_cells):           # row-major, as in the post
+            for cover in np.flatnonzero(winners == cell):
+                if taken[cell]:
+                    collided.append(cover)
+                else:
+                    cell_of[cover], taken[cell] = cell, True
+        empty = iter(np.flatnonzero(~taken))
+        for cover, cell in zip(collided, empty):
+            cell_of[cover] = cell
+    positions = np.full((len(data), 2), -1)
+    placed = cell_of >= 0
+    positions[placed] = np.column_stack(np.unravel_index(cell_of[placed], (rows, cols)))
+    return Placement(positions, np.flatnonzero(~placed).tolist())
+
+
+def squared_distances(a, b):
+    """All squared Euclidean distances between the rows of a and of b."""
+    d = (a * a).sum(1)[:, None] + (b * b).sum(1)[None, :] - 2 * a @ b.T
+    return np.maximum(d, 0)
+
+
+# ---------------------------------------------------------------------------
+# 5. Quality
+# ---------------------------------------------------------------------------
+# How good is an arrangement? MiniSom gives two classic measures:
+# - quantization error: mean distance from each cover to its winning neuron
+#   (how well the neurons summarise the covers);
+# - topographic error: share of covers whose two closest neurons are not
+#   grid neighbours (how smoothly the map folds).
+# Neither looks at where the covers finally sit. Distance Preservation Quality
+# (DPQ, Barthel, Hezel, Jung and Schall, Computer Graphics Forum 2023) does:
+# it asks whether the covers next to each one on the grid are about as similar
+# to it as its truly most similar covers. 1 is perfect; random is much lower.
+
+
+def dpq(data, positions, p=16):
+    """Distance Preservation Quality DPQ_p of a grid arrangement.
+
+    For every cover, its neighbours are taken in two orders: by feature
+    distance (the best possible) and by grid distance (what the layout gives;
+    ties broken by feature distance). D_k is the mean distance to the first k
+    neighbours, averaged over covers; its gain is max(0, (mean - D_k) / mean).
+    DPQ_p is the p-norm of the grid gains over the p-norm of the best gains.
+
+    Parameters
+    ----------
+    data : array_like of shape (n_covers, n_features)
+    positions : array_like of shape (n_covers, 2)
+        (row, col) of each cover. Rows with a negative position (dropped
+        covers) are left out; empty cells simply do not count.
+    p : float
+        The norm; Barthel et al. report p = 16.
+
+    Returns
+    -------
+    float in [0, 1]
+    """
+    data = _check_features(data)
+    positions = np.asarray(positions)
+    if len(positions) != len(data):
+        raise ValueError(f"{len(data)} feature rows but {len(positions)} positions")
+    placed = (positions >= 0).all(axis=1)
+    data, positions = data[placed], positions[placed].astype(np.float64)
+    n = len(data)
+    if n < 2:
+        raise ValueError("DPQ needs at least two placed covers")
+    d = np.sqrt(squared_distances(data, data))
+    grid = squared_distances(positions, positions)
+    off = ~np.eye(n, dtype=bool)
+    d_others = d[off].reshape(n, n - 1)
+    grid_others = grid[off].reshape(n, n - 1)
+    mean_d = d_others.mean()
+    by_features = np.sort(d_others, axis=1)
+    by_grid = np.take_along_axis(d_others, np.lexsort((d_others, grid_others), axis=1), axis=1)
+
+    def gains(sorted_d):
+        d_k = (np.cumsum(sorted_d, axis=1) / np.arange(1, n)).mean(axis=0)
+        return np.maximum(0.0, (mean_d - d_k) / mean_d)
+
+    best = np.linalg.norm(gains(by_features), ord=p)
+    if best == 0:
+        return 1.0  # all covers equally far apart: every layout is as good
+    return float(np.linalg.norm(gains(by_grid), ord=p) / best)
+
+
+def _adjacent_pairs(positions):
+    """Index pairs (i, j) of covers that sit side by side (4-neighbours)."""
+    positions = np.asarray(positions)
+    placed = np.flatnonzero((positions >= 0).all(axis=1))
+    index = {tuple(positions[i]): i for i in placed}
+    pairs = [(i, index[(r + dr, c + dc)])
+             for i in placed for r, c in [positions[i]] for dr, dc in ((0, 1), (1, 0))
+             if (r + dr, c + dc) in index]
+    return np.array(pairs, dtype=int).reshape(-1, 2)
+
+
+def neighbour_distance_ratio(data, positions):
+    """Mean feature distance of side-by-side covers over the mean of all pairs.
+
+    1.0 is what a random layout gives; the lower, the better neighbours match.
+    """
+    data = _check_features(data)
+    pairs = _adjacent_pairs(positions)
+    if len(pairs) == 0:
+        raise ValueError("no two covers sit side by side")
+    d = np.sqrt(squared_distances(data, data))
+    mean_all = d[~np.eye(len(d), dtype=bool)].mean()
+    return float(d[pairs[:, 0], pairs[:, 1]].mean() / mean_all)
+
+
+def same_genre_share(genres, positions):
+    """Share of side-by-side covers with the same genre, and its random expectation.
+
+    Parameters
+    ----------
+    genres : sequence of str, one per cover
+    positions : array_like of shape (n_covers, 2)
+
+    Returns
+    -------
+    share, expected : float, float
+        ``expected`` is the share two covers drawn at random would have.
+    """
+    genres = np.asarray(genres)
+    positions = np.asarray(positions)
+    if len(genres) != len(positions):
+        raise ValueError(f"{len(genres)} genres but {len(positions)} positions")
+    pairs = _adjacent_pairs(positions)
+    if len(pairs) == 0:
+        raise ValueError("no two covers sit side by side")
+    placed = genres[(positions >= 0).all(axis=1)]
+    counts = np.unique(placed, return_counts=True)[1]
+    expected = (counts * (counts - 1)).sum() / (len(placed) * (len(placed) - 1))
+    return float((genres[pairs[:, 0]] == genres[pairs[:, 1]]).mean()), float(expected)
+
+
+def quality_report(som, data, positions, genres=None):
+    """All quality figures of one arrangement, in a dict.
+
+    Keys: 'quantization_error', 'topographic_error', 'dpq16',
+    'neighbour_ratio', and with genres also 'same_genre' and
+    'same_genre_random'.
+    """
+    data = _check_features(data)
+    report = {
+        "quantization_error": float(som.quantization_error(data)),
+        "topographic_error": float(som.topographic_error(data)) if som.get_weights().shape[:2] != (1, 1) else 0.0,
+        "dpq16": dpq(data, positions, p=16),
+        "neighbour_ratio": neighbour_distance_ratio(data, positions),
+    }
+    if genres is not None:
+        report["same_genre"], report["same_genre_random"] = same_genre_share(genres, positions)
+    return report
+
+
+def format_quality(report):
+    """One line of quality figures, 3 decimals, for printing."""
+    names = {"quantization_error": "QE", "topographic_error": "TE", "dpq16": "DPQ16",
+             "neighbour_ratio": "neighbour/all distance", "same_genre": "same-genre neighbours",
+             "same_genre_random": "random"}
+    return ", ".join(f"{names[k]} {v:.3f}" for k, v in report.items())
+
+
+# ---------------------------------------------------------------------------
+# 6. Rendering
+# ---------------------------------------------------------------------------
+# The 2019 post drew one matplotlib axis per cell, which takes longer than our
+# whole pipeline. A grid of covers is just one big image: we paste each cover
+# into its place in a single array, then show or save that array.
+
+
+def make_mosaic(images, positions, rows, cols, border=0, background=255):
+    """Paste covers into one grid image.
+
+    Parameters
+    ----------
+    images : ndarray of shape (n_covers, height, width, 3), uint8
+    positions : array_like of shape (n_covers, 2)
+        (row, col) of each cover; covers at a negative position are left out.
+    rows, cols : int
+        Grid size. Cells without a cover stay blank (``background``).
+    border : int
+        Width in pixels of the blank lines between cells.
+    background : int
+        Grey level (0-255) of empty cells and borders.
+
+    Returns
+    -------
+    ndarray of shape (rows*(height+border)-border, cols*(width+border)-border, 3), uint8
+    """
+    images = np.asarray(images)
+    positions = np.asarray(positions)
+    if len(images) != len(positions):
+        raise ValueError(f"{len(images)} images but {len(positions)} positions")
+    _check_grid(rows, cols)
+    h, w = images.shape[1:3]
+    mosaic = np.full((rows * (h + border) - border, cols * (w + border) - border, 3),
+                     background, dtype=np.uint8)
+    for image, (r, c) in zip(images, positions):
+        if r >= 0 and c >= 0:
+            top, left = r * (h + border), c * (w + border)
+            mosaic[top:top + h, left:left + w] = image
+    return mosaic
+
+
+def show_mosaic(mosaic, ax=None, title=None, width=9):
+    """Show a grid image with matplotlib, at screen size.
+
+    Parameters
+    ----------
+    mosaic : ndarray, as made by :func:`make_mosaic`
+    ax : matplotlib Axes, optional
+        Where to draw; a new figure ``width`` inches wide if not given.
+    title : str, optional
+
+    Returns
+    -------
+    matplotlib Axes
+    """
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        height = width * mosaic.shape[0] / mosaic.shape[1]
+        _, ax = plt.subplots(figsize=(width, height + (0.4 if title else 0)), layout="constrained")
+    ax.imshow(mosaic, interpolation="antialiased")
+    ax.set_axis_off()
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def save_png(image, path):
+    """Write an image array to a PNG file at full resolution.
+
+    The file is written under a temporary name and then renamed, so an
+    interrupted save never leaves half a PNG behind.
+
+    Returns
+    -------
+    pathlib.Path
+    """
+    import os
+    import tempfile
+
+    from PIL import Image
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            Image.fromarray(np.asarray(image, dtype=np.uint8)).save(handle, format="PNG", compress_level=1)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+    return path
+
+
+# ---------------------------------------------------------------------------
+# 7. Pipeline
+# ---------------------------------------------------------------------------
+
+
+class Arrangement(NamedTuple):
+    """Everything :func:`arrange_covers` computed, for showing and measuring."""
+    covers: CoverSet
+    features: CoverFeatures
+    trained: TrainedSom
+    placement: Placement
+    rows: int
+    cols: int
+    settings: dict
+    quality: dict
+
+    def mosaic(self, border=0):
+        """The grid image (see :func:`make_mosaic`)."""
+        return make_mosaic(self.covers.images, self.placement.positions, self.rows, self.cols, border)
+
+
+def read_genres(names, catalogue=DATA_DIR / "covers.csv"):
+    """Genres of the bundled posters from ``data/covers.csv``, or None.
+
+    Returns None when any of ``names`` is not in the catalogue (for example
+    for your own covers), since there is no ground truth to compare with.
+    """
+    import csv
+
+    catalogue = Path(catalogue)
+    if not catalogue.exists():
+        return None
+    with open(catalogue, newline="", encoding="utf-8") as handle:
+        genre_of = {row["file"]: row["genre"] for row in csv.DictReader(handle)}
+    if not all(name in genre_of for name in names):
+        return None
+    return [genre_of[name] for name in names]
+
+
+def arrange_covers(covers=BUNDLED_COVERS, rows=None, cols=None, *, preset="default",
+                   placement="assignment", seed=42, allow_drop=False, progress=None,
+                   features=None, **settings):
+    """The whole pipeline: covers in, arranged grid and its quality out.
+
+    Parameters
+    ----------
+    covers : str, Path or CoverSet
+        A folder of covers, or covers already loaded with :func:`load_covers`.
+    rows, cols : int, optional
+        Grid size; by default the smallest near-square grid that fits.
+    preset : {'default', 'original'}
+    placement : {'assignment', 'greedy'}
+    seed : int
+        Random seed of the map.
+    allow_drop : bool
+        Allow a grid with fewer cells than covers (see :func:`place_covers`).
+    progress : bool or callable, optional
+        Passed to :func:`train_som`.
+    features : CoverFeatures, optional
+        Reuse features already made from the same covers (saves time).
+    **settings
+        Overrides of the preset (see :func:`som_settings`).
+
+    Returns
+    -------
+    Arrangement
+    """
+    if not isinstance(covers, CoverSet):
+        covers = load_covers(covers)
+    if rows is None and cols is None:
+        rows, cols = grid_shape_for(len(covers.names))
+    elif rows is None or cols is None:
+        raise ValueError("give both rows and cols, or neither")
+    _check_grid(rows, cols)
+    if placement not in PLACEMENTS:
+        raise ValueError(f"placement must be one of {PLACEMENTS}, got {placement!r}")
+    if len(covers.names) > rows * cols and not allow_drop:
+        fit_rows, fit_cols = grid_shape_for(len(covers.names))
+        raise ValueError(f"{len(covers.names)} covers do not fit on a {rows}x{cols} grid "
+                         f"({rows * cols} cells); use at least {fit_rows}x{fit_cols}")
+    chosen = som_settings(preset, **settings)
+    if features is None:
+        features = make_features(covers.images)
+    trained = train_som(features.values, rows, cols, random_seed=seed, progress=progress, **chosen)
+    where = place_covers(trained.som.get_weights(), features.values, placement, allow_drop)
+    quality = quality_report(trained.som, features.values, where.positions,
+                             read_genres(covers.names))
+    return Arrangement(covers, features, trained, where, rows, cols, chosen, quality)
+
+
+# ---------------------------------------------------------------------------
+# 8. Interactive explorer
+# ---------------------------------------------------------------------------
+
+
+# ---------------------------------------------------------------------------
+# 9. Command line
+# ---------------------------------------------------------------------------
+
+
+def _parser():
+    parser = argparse.ArgumentParser(
+        prog="python helpers.py",
+        description="Arrange a folder of movie covers on a grid with a Self-Organizing Map.")
+    parser.add_argument("covers_dir", nargs="?", help="folder of cover images (jpg, png, webp)")
+    parser.add_argument("--rows", type=int, help="grid rows (default: smallest near-square grid)")
+    parser.add_argument("--cols", type=int, help="grid columns")
+    parser.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
+    parser.add_argument("--out", help="write the grid as a full-resolution PNG here")
+    parser.add_argument("--positions", help="write file,row,col of every cover to this CSV")
+    parser.add_argument("--preset", choices=sorted(PRESETS), default="default",
+                        help="'original' reproduces the 2019 post (default: default)")
+    parser.add_argument("--sigma", type=float, help="initial neighbourhood radius")
+    parser.add_argument("--learning-rate", type=float, help="initial learning rate")
+    parser.add_argument("--iterations", type=int, help="number of training steps")
+    parser.add_argument("--neighborhood", choices=["gaussian", "triangle", "bubble", "mexican_hat"],
+                        help="neighbourhood function")
+    parser.add_argument("--placement", choices=PLACEMENTS, default="assignment",
+                        help="how covers get cells (default: assignment)")
+    parser.add_argument("--border", type=int, default=0, help="pixels between cells in the PNG")
+    parser.add_argument("--allow-drop", action="store_true",
+                        help="drop covers that do not fit a too-small grid (they are listed)")
+    parser.add_argument("--download-originals", metavar="FOLDER",
+                        help="download the 100 covers of the 2019 post into FOLDER and stop")
+    return parser
+
+
+def _write_positions(path, names, positions):
+    """Write file,row,col for every placed cover, atomically."""
+    import csv
+    import io
+    import os
+    import tempfile
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = io.StringIO()
+    writer = csv.writer(text, lineterminator="\n")
+    writer.writerow(["file", "row", "col"])
+    writer.writerows([name, r, c] for name, (r, c) in zip(names, positions) if r >= 0)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+            handle.write(text.getvalue())
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+
+
+def main(argv=None):
+    """Run the command line; returns the exit code (0 on success)."""
+    args = _parser().parse_args(argv)
+    if args.download_originals:
+        return download_command(args.download_originals)
+    if not args.covers_dir:
+        _parser().error("give a COVERS_DIR (or --download-originals FOLDER)")
+    try:
+        if args.border < 0:
+            raise ValueError(f"--border must be >= 0, got {args.border}")
+        covers = load_covers(args.covers_dir)
+        for name, reason in covers.skipped:
+            print(f"skipped {name}: {reason}", file=sys.stderr)
+        result = arrange_covers(
+            covers, args.rows, args.cols, preset=args.preset, placement=args.placement,
+            seed=args.seed, allow_drop=args.allow_drop, progress=True, sigma=args.sigma,
+            learning_rate=args.learning_rate, iterations=args.iterations,
+            neighborhood_function=args.neighborhood)
+        for index in result.placement.dropped:
+            print(f"dropped {covers.names[index]}: no room on the "
+                  f"{result.rows}x{result.cols} grid", file=sys.stderr)
+        if args.out:
+            save_png(result.mosaic(args.border), args.out)
+        if args.positions:
+            _write_positions(args.positions, covers.names, result.placement.positions)
+    except (ValueError, OSError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    placed = len(covers.names) - len(result.placement.dropped)
+    print(f"{placed} covers on a {result.rows}x{result.cols} grid: {format_quality(result.quality)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
