@@ -36,6 +36,451 @@ BUNDLED_COVERS = DATA_DIR / "covers"
 # 1. Loading covers
 # ---------------------------------------------------------------------------
 
+# A cover folder holds JPEG, PNG or WebP files. `load_covers` turns it into one
+# uint8 array of shape (N, height, width, 3) and reports, by name, every file it
+# could not use. `download_original_covers` fetches the 100 covers of the 2019
+# post and checks each one against data/original_covers.sha256.
+
+import contextlib
+import hashlib
+import http.client
+import os
+import re
+import urllib.error
+import urllib.parse
+import urllib.request
+import warnings
+from collections import Counter
+from typing import NamedTuple
+
+from PIL import ExifTags, Image, ImageFile, ImageOps, UnidentifiedImageError, features
+
+COVER_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp")  # compared in lower case
+
+
+class CoverSet(NamedTuple):
+    """The covers of one folder, as returned by `load_covers`.
+
+    Attributes
+    ----------
+    images : numpy.ndarray
+        uint8 array of shape (N, height, width, 3): cover ``i`` is ``images[i]``.
+    names : list of str
+        File names (not paths) of the N covers, in sorted order.
+    skipped : list of (str, str)
+        ``(file name, reason)`` for every file that is not in ``images``.
+    """
+
+    images: np.ndarray
+    names: list[str]
+    skipped: list[tuple[str, str]]
+
+
+def load_covers(folder, size=None) -> CoverSet:
+    """Load every cover of a folder into one uint8 array.
+
+    Files are read in sorted order of their names (plain ``sorted``, so it is
+    case-sensitive: ``B.jpg`` comes before ``a.jpg``). Hidden files (names
+    starting with ``.``) and subfolders are ignored. Every other file is
+    either loaded or listed in ``skipped`` with a reason: nothing is dropped
+    silently.
+
+    Each cover is turned upright (EXIF orientation), converted to 8-bit RGB
+    (transparent parts become white) and brought to one common size by
+    scaling it until it covers that size and then cropping the centre. We crop
+    rather than pad because padding bars would add black or white to the
+    colour statistics that the map learns from.
+
+    Parameters
+    ----------
+    folder : str or pathlib.Path
+        Folder with the covers: ``.jpg``, ``.jpeg``, ``.png`` or ``.webp``
+        (any case, e.g. ``.JPG``); WebP only if Pillow was built with it.
+    size : (int, int), optional
+        ``(width, height)`` of the output covers. By default the most common
+        size in the folder; on a tie, the size of the first of the tied files
+        in sorted order.
+
+    Returns
+    -------
+    CoverSet
+        ``images`` (N, height, width, 3) uint8, ``names`` and ``skipped``.
+
+    Raises
+    ------
+    ValueError
+        If ``folder`` does not exist or is not a folder, if ``size`` is not
+        two positive integers, or if the folder has no readable cover.
+    """
+    folder = Path(folder)
+    if not folder.exists():
+        raise ValueError(f"cover folder '{folder}' does not exist")
+    if not folder.is_dir():
+        raise ValueError(f"'{folder}' is not a folder")
+    if size is not None:
+        size = _check_size(size)
+
+    skipped = []
+    with _strict_pillow():
+        # Pass 1: read only the file headers, to learn each cover's size.
+        covers = []  # (path, upright size)
+        for path in sorted(folder.iterdir()):
+            if path.name.startswith(".") or path.is_dir():
+                continue
+            try:
+                reason = _reason_not_a_cover(path)
+                if reason is None:
+                    covers.append((path, _upright_size(path)))
+            except _READ_ERRORS as error:
+                reason = _describe_error(error)
+            if reason is not None:
+                skipped.append((path.name, reason))
+        if not covers:
+            raise ValueError(_no_cover_message(folder, skipped))
+
+        if size is None:
+            # most_common keeps first-seen order on ties: the first file wins.
+            size = Counter(upright for _, upright in covers).most_common(1)[0][0]
+        width, height = size
+
+        # Pass 2: decode one file at a time straight into a preallocated array.
+        images = np.empty((len(covers), height, width, 3), dtype=np.uint8)
+        names = []
+        for path, _ in covers:
+            try:
+                images[len(names)] = _read_cover(path, size)
+            except _READ_ERRORS as error:  # e.g. a truncated file
+                skipped.append((path.name, _describe_error(error)))
+                continue
+            names.append(path.name)
+
+    skipped.sort()
+    if not names:
+        raise ValueError(_no_cover_message(folder, skipped))
+    return CoverSet(images[: len(names)], names, skipped)
+
+
+# What Pillow raises for a damaged, truncated or oversized file.
+_READ_ERRORS = (
+    OSError,  # includes UnidentifiedImageError and "image file is truncated"
+    ValueError,
+    SyntaxError,  # some plugins raise it for damaged data
+    EOFError,
+    Image.DecompressionBombError,
+    Image.DecompressionBombWarning,  # turned into an error by _strict_pillow
+)
+
+
+@contextlib.contextmanager
+def _strict_pillow():
+    """Make Pillow raise, not guess, on truncated and oversized images."""
+    load_truncated = ImageFile.LOAD_TRUNCATED_IMAGES
+    ImageFile.LOAD_TRUNCATED_IMAGES = False  # Pillow's default, in case it was changed
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            yield
+    finally:
+        ImageFile.LOAD_TRUNCATED_IMAGES = load_truncated
+
+
+def _check_size(size):
+    """Return ``size`` as a ``(width, height)`` pair of positive ints, or raise ValueError."""
+    message = f"size must be (width, height), two positive integers; got {size!r}"
+    try:
+        width, height = size
+    except (TypeError, ValueError):
+        raise ValueError(message) from None
+    for value in (width, height):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
+            raise ValueError(message)
+    return int(width), int(height)
+
+
+def _cover_formats():
+    """Pillow format names that `load_covers` accepts (never EPS, PDF, ...)."""
+    return ["JPEG", "PNG", "WEBP"] if features.check("webp") else ["JPEG", "PNG"]
+
+
+def _reason_not_a_cover(path):
+    """Why ``path`` cannot be a cover without even opening it, or None."""
+    extension = path.suffix.lower()
+    if extension not in COVER_EXTENSIONS:
+        found = f"extension {path.suffix}" if path.suffix else "no extension"
+        return f"not a JPEG, PNG or WebP file ({found})"
+    if extension == ".webp" and not features.check("webp"):
+        return "WebP is not supported by this installation of Pillow"
+    if not path.is_file():
+        return "not a regular file"
+    if path.stat().st_size == 0:
+        return "empty file (0 bytes)"
+    return None
+
+
+def _upright_size(path):
+    """(width, height) of an image once turned upright, reading only its header."""
+    with Image.open(path, formats=_cover_formats()) as image:
+        width, height = image.size
+        if image.format == "PNG" and "exif" not in image.info:
+            orientation = 1  # PNG's getexif() would decode the whole image
+        else:
+            orientation = image.getexif().get(ExifTags.Base.Orientation, 1)
+    if orientation in (5, 6, 7, 8):  # rotated by 90 or 270 degrees
+        return height, width
+    return width, height
+
+
+def _read_cover(path, size):
+    """Decode one cover into a (height, width, 3) uint8 array of the given size."""
+    with Image.open(path, formats=_cover_formats()) as image:
+        # For a big JPEG, decode at 1/2, 1/4 or 1/8 scale if that is still
+        # at least `size`, whichever way the EXIF orientation turns it.
+        side = max(size)
+        image.draft(None, (side, side))
+        image.load()  # decodes the pixels; raises OSError if the file is truncated
+        image = ImageOps.exif_transpose(image)
+        image = _to_rgb(image)
+    # Scale so the cover fills `size`, then cut off what sticks out, centred.
+    image = ImageOps.fit(image, size, method=Image.Resampling.LANCZOS)
+    return np.asarray(image)
+
+
+def _to_rgb(image):
+    """Convert any Pillow image to 8-bit RGB; transparent parts become white."""
+    if image.mode in ("I;16", "I;16L", "I;16B", "I;16N", "I"):
+        # 16-bit greyscale: convert() would clip at 255, so rescale 0..65535 to 0..255.
+        grey = np.clip(np.asarray(image), 0, 65535) // 257
+        image = Image.fromarray(grey.astype(np.uint8))
+    if image.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in image.info:
+        white = Image.new("RGBA", image.size, "white")
+        image = Image.alpha_composite(white, image.convert("RGBA"))
+    return image.convert("RGB")
+
+
+def _describe_error(error):
+    """One short line saying why Pillow could not read a file."""
+    message = " ".join(str(error).split())  # always a single line
+    if isinstance(error, (Image.DecompressionBombError, Image.DecompressionBombWarning)):
+        pixels = re.search(r"\((\d+) pixels\)", message)  # Pillow: "Image size (N pixels) ..."
+        count = f"{pixels.group(1)} pixels" if pixels else "too many pixels"
+        return f"too large: {count}, over Pillow's decompression-bomb limit"
+    if isinstance(error, UnidentifiedImageError):
+        return "not a readable image: no JPEG, PNG or WebP data found"
+    if "truncated" in message.lower():
+        return f"truncated image: {message}"
+    if isinstance(error, OSError) and error.strerror:  # e.g. permission denied
+        return f"cannot read file: {error.strerror}"
+    return f"not a readable image: {message}"
+
+
+def _no_cover_message(folder, skipped):
+    """The one-line error message for a folder without any readable cover."""
+    if not skipped:
+        return (
+            f"no readable cover in '{folder}': no files "
+            "(hidden files and subfolders are ignored)"
+        )
+    shown = "; ".join(f"{name}: {reason}" for name, reason in skipped[:3])
+    if len(skipped) > 3:
+        shown += f"; and {len(skipped) - 3} more"
+    return f"no readable cover in '{folder}': {len(skipped)} files skipped ({shown})"
+
+
+# The 100 covers of the 2019 post, pinned to one commit of the MiniSom repository.
+ORIGINALS_COMMIT = "935d01422da6a271a29360a1684728d2b089f41a"
+ORIGINALS_URL = (
+    "https://raw.githubusercontent.com/JustGlowing/minisom/"
+    f"{ORIGINALS_COMMIT}/examples/movie_covers/"
+)
+ORIGINALS_MANIFEST = DATA_DIR / "original_covers.sha256"
+
+
+class DownloadError(RuntimeError):
+    """A cover could not be downloaded, or it is not the expected file."""
+
+
+def read_manifest(manifest=ORIGINALS_MANIFEST) -> list[tuple[str, str]]:
+    """Read a checksum manifest in the format written by ``sha256sum``.
+
+    Lines starting with ``#`` and blank lines are ignored; every other line is
+    ``<64 hex digits>  <file name>``.
+
+    Parameters
+    ----------
+    manifest : str or pathlib.Path
+        The manifest file, by default ``data/original_covers.sha256``.
+
+    Returns
+    -------
+    list of (str, str)
+        ``(file name, sha256 in lower-case hex)`` in the order of the file.
+
+    Raises
+    ------
+    ValueError
+        If a line is malformed, a name repeats, or there is no entry at all;
+        the message names the manifest and the line number.
+    OSError
+        If the manifest cannot be read.
+    """
+    entries = []
+    lines = Path(manifest).read_text(encoding="utf-8").splitlines()
+    for number, line in enumerate(lines, start=1):
+        if not line.strip() or line.startswith("#"):
+            continue
+        # A plain file name: no folders, not hidden (so never "../x" or ".x").
+        match = re.fullmatch(r"([0-9a-fA-F]{64}) [ *]([\w-][\w.-]*)", line.strip())
+        if match is None:
+            raise ValueError(
+                f"{manifest}, line {number}: expected '<sha256>  <file name>', "
+                f"got {line[:80]!r}"
+            )
+        digest, name = match.group(1).lower(), match.group(2)
+        if any(name == seen for seen, _ in entries):
+            raise ValueError(f"{manifest}, line {number}: {name} is listed twice")
+        entries.append((name, digest))
+    if not entries:
+        raise ValueError(f"{manifest}: no '<sha256>  <file name>' line found")
+    return entries
+
+
+def download_original_covers(
+    folder,
+    *,
+    base_url=ORIGINALS_URL,
+    manifest=ORIGINALS_MANIFEST,
+    timeout=30,
+    progress=None,
+) -> list[Path]:
+    """Download the 100 covers of the 2019 post, checking every file's SHA-256.
+
+    Files already in ``folder`` with the right checksum are kept; missing or
+    different ones are downloaded. Each file is checked in memory and then
+    written under a temporary name and renamed, so ``folder`` never holds a
+    half-written or unverified cover, even after an error or Ctrl-C.
+
+    Parameters
+    ----------
+    folder : str or pathlib.Path
+        Where to put the covers; created if needed.
+    base_url : str
+        URL of the folder holding the covers; a file's URL is ``base_url + name``.
+    manifest : str or pathlib.Path
+        The file names and their SHA-256 (see `read_manifest`).
+    timeout : float
+        Seconds to wait for the server before giving up on a file.
+    progress : bool or None
+        True prints one line per file to stderr; None (default) does so only
+        when stderr is a terminal.
+
+    Returns
+    -------
+    list of pathlib.Path
+        The paths of the covers, in manifest order.
+
+    Raises
+    ------
+    DownloadError
+        With one line naming the file, if a download fails (offline, HTTP
+        error, interrupted transfer), its checksum differs or it cannot be
+        written. Covers already written stay; nothing partial is left.
+    ValueError
+        If the manifest is malformed.
+    """
+    paths, _ = _download_covers(folder, base_url, manifest, timeout, progress)
+    return paths
+
+
+def download_command(
+    folder, *, base_url=ORIGINALS_URL, manifest=ORIGINALS_MANIFEST, progress=None
+) -> int:
+    """``python helpers.py --download-originals FOLDER``: download, then report in one line.
+
+    Returns the exit code: 0 on success, 1 on an error (printed to stderr as
+    ``error: ...``, without a traceback), 130 if interrupted with Ctrl-C.
+    """
+    try:
+        paths, present = _download_covers(folder, base_url, manifest, 30, progress)
+    except (DownloadError, ValueError, OSError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("error: interrupted (no partial file was left behind)", file=sys.stderr)
+        return 130
+    print(f"downloaded {len(paths) - present} covers to {folder} ({present} already present)")
+    return 0
+
+
+def _download_covers(folder, base_url, manifest, timeout, progress):
+    """Do the work of `download_original_covers`; also return how many were present."""
+    entries = read_manifest(manifest)
+    if progress is None:
+        progress = sys.stderr.isatty()
+    if not base_url.endswith("/"):
+        base_url += "/"
+    folder = Path(folder)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise DownloadError(f"cannot create folder '{folder}': {error}") from None
+
+    paths, present = [], 0
+    for number, (name, digest) in enumerate(entries, start=1):
+        path = folder / name
+        if path.is_file() and _sha256(path.read_bytes()) == digest:
+            present += 1
+            status = "already present"
+        else:
+            url = base_url + urllib.parse.quote(name)
+            data = _fetch(name, url, timeout)
+            if _sha256(data) != digest:
+                raise DownloadError(
+                    f"checksum mismatch for {name} from {url}: "
+                    f"expected {digest[:12]}..., got {_sha256(data)[:12]}..."
+                )
+            try:
+                _write_atomically(path, data)
+            except OSError as error:
+                raise DownloadError(f"could not write {path}: {error}") from None
+            status = "downloaded"
+        if progress:
+            print(f"[{number}/{len(entries)}] {name} {status}", file=sys.stderr)
+        paths.append(path)
+    return paths, present
+
+
+def _sha256(data):
+    """SHA-256 of some bytes, as lower-case hex."""
+    return hashlib.sha256(data).hexdigest()
+
+
+def _fetch(name, url, timeout):
+    """Return the bytes at ``url``, or raise DownloadError naming the file."""
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            return response.read()  # raises IncompleteRead if the transfer stops early
+    except urllib.error.HTTPError as error:
+        reason = f"HTTP error {error.code} {error.reason}"
+    except urllib.error.URLError as error:
+        reason = f"{error.reason} (are you offline?)"
+    except http.client.IncompleteRead as error:
+        reason = f"transfer interrupted after {len(error.partial)} bytes"
+    except (OSError, http.client.HTTPException) as error:  # timeouts, dropped connections
+        reason = f"{str(error) or type(error).__name__} (are you offline?)"
+    raise DownloadError(f"could not download {name} from {url}: {reason}")
+
+
+def _write_atomically(path, data):
+    """Write ``data`` to ``path`` so that ``path`` is either complete or untouched."""
+    # Hidden temporary name in the same folder: load_covers ignores it, and
+    # os.replace within one folder swaps the whole file in at once.
+    temporary = path.with_name(f".{path.name}.part")
+    try:
+        temporary.write_bytes(data)
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
+
 
 # ---------------------------------------------------------------------------
 # 2. Features

@@ -1,0 +1,339 @@
+"""Tests of section 1 of helpers.py: download_original_covers and its command.
+
+No test touches the internet: a small HTTP server on 127.0.0.1 serves three
+fake "covers", and a test manifest lists their SHA-256.
+"""
+import hashlib
+import http.server
+import socket
+import threading
+import urllib.parse
+import urllib.request
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+import helpers
+from helpers import DownloadError, download_command, download_original_covers, read_manifest
+
+pytestmark = pytest.mark.filterwarnings("error")
+
+# Manifest order on purpose not sorted: results must follow the manifest.
+COVERS = {"c.jpg": b"third cover " * 50, "a.jpg": b"first cover " * 70, "b.jpg": b"second " * 90}
+
+
+@pytest.fixture(autouse=True)
+def local_network_only(monkeypatch):
+    """Fail any test that would reach beyond 127.0.0.1."""
+    real_urlopen = urllib.request.urlopen
+
+    def urlopen(url, *args, **kwargs):
+        host = urllib.parse.urlsplit(url if isinstance(url, str) else url.full_url).hostname
+        assert host == "127.0.0.1", f"a test tried to reach {url}"
+        return real_urlopen(url, *args, **kwargs)
+
+    monkeypatch.setattr(urllib.request, "urlopen", urlopen)
+
+
+@pytest.fixture
+def server(tmp_path):
+    """Serve tmp_path/served over HTTP; /interrupted/... and /slow/... misbehave."""
+    root = tmp_path / "served"
+    root.mkdir()
+    for name, data in COVERS.items():
+        (root / name).write_bytes(data)
+    requests = []
+    release = threading.Event()
+
+    class Handler(http.server.SimpleHTTPRequestHandler):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, directory=str(root), **kwargs)
+
+        def log_message(self, *args):  # keep the test output quiet
+            pass
+
+        def do_GET(self):
+            requests.append(self.path)
+            if self.path.startswith("/interrupted/"):
+                self.send_response(200)
+                self.send_header("Content-Length", "1000")  # promise 1000 bytes ...
+                self.end_headers()
+                self.wfile.write(b"only a part")  # ... send 11, then hang up
+                self.close_connection = True
+            elif self.path.startswith("/slow/"):
+                release.wait(5)
+            else:
+                super().do_GET()
+
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=httpd.serve_forever, args=(0.02,), daemon=True)
+    thread.start()
+    yield SimpleNamespace(url=f"http://127.0.0.1:{httpd.server_port}/", root=root,
+                          requests=requests)
+    release.set()
+    httpd.shutdown()
+    httpd.server_close()
+    thread.join()
+
+
+@pytest.fixture
+def manifest(tmp_path):
+    path = tmp_path / "test.sha256"
+    lines = ["# sha256  file  (three fake covers)"]
+    lines += [f"{hashlib.sha256(data).hexdigest()}  {name}" for name, data in COVERS.items()]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+@pytest.fixture
+def dest(tmp_path):
+    return tmp_path / "covers"
+
+
+def download(dest, server, manifest, **options):
+    return download_original_covers(dest, base_url=server.url, manifest=manifest, **options)
+
+
+def leftovers(folder):
+    """Every file in folder, hidden temporary files included."""
+    return sorted(path.name for path in folder.iterdir()) if folder.exists() else []
+
+
+# --- the normal case ----------------------------------------------------------------
+
+
+def test_downloads_and_verifies_every_cover_in_manifest_order(dest, server, manifest):
+    paths = download(dest, server, manifest)
+    assert paths == [dest / name for name in COVERS]
+    for name, data in COVERS.items():
+        assert (dest / name).read_bytes() == data
+    assert sorted(server.requests) == ["/a.jpg", "/b.jpg", "/c.jpg"]
+    assert leftovers(dest) == sorted(COVERS)  # no temporary file left
+
+
+def test_a_second_call_downloads_nothing(dest, server, manifest):
+    first = download(dest, server, manifest)
+    server.requests.clear()
+    assert download(dest, server, manifest) == first
+    assert server.requests == []
+
+
+def test_a_corrupted_local_file_is_downloaded_again(dest, server, manifest):
+    download(dest, server, manifest)
+    (dest / "b.jpg").write_bytes(b"damaged")
+    server.requests.clear()
+    download(dest, server, manifest)
+    assert server.requests == ["/b.jpg"]
+    assert (dest / "b.jpg").read_bytes() == COVERS["b.jpg"]
+
+
+def test_a_base_url_without_final_slash_works(dest, server, manifest):
+    download_original_covers(dest, base_url=server.url.rstrip("/"), manifest=manifest)
+    assert leftovers(dest) == sorted(COVERS)
+
+
+def test_progress_prints_one_line_per_file_to_stderr(dest, server, manifest, capsys):
+    download(dest, server, manifest, progress=True)
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.splitlines() == ["[1/3] c.jpg downloaded", "[2/3] a.jpg downloaded",
+                                "[3/3] b.jpg downloaded"]
+
+
+def test_no_progress_by_default_when_stderr_is_not_a_terminal(dest, server, manifest, capsys):
+    download(dest, server, manifest)
+    assert capsys.readouterr() == ("", "")
+
+
+# --- failures: one line naming the file, nothing partial left ------------------------------
+
+
+def one_line_error(error_info, name):
+    message = str(error_info.value)
+    assert "\n" not in message
+    assert name in message
+    return message
+
+
+def test_wrong_content_on_the_server(dest, server, manifest):
+    (server.root / "a.jpg").write_bytes(b"not the first cover")
+    with pytest.raises(DownloadError) as error:
+        download(dest, server, manifest)
+    message = one_line_error(error, "a.jpg")
+    assert message.startswith("checksum mismatch for a.jpg")
+    assert hashlib.sha256(COVERS["a.jpg"]).hexdigest()[:12] in message
+    assert leftovers(dest) == ["c.jpg"]  # c.jpg came first and is fine; no a.jpg, no temp file
+
+
+def test_missing_file_on_the_server(dest, server, manifest):
+    (server.root / "c.jpg").unlink()
+    with pytest.raises(DownloadError) as error:
+        download(dest, server, manifest)
+    message = one_line_error(error, "c.jpg")
+    assert message.startswith(f"could not download c.jpg from {server.url}c.jpg")
+    assert "HTTP error 404" in message
+    assert leftovers(dest) == []
+
+
+def test_offline(dest, manifest):
+    with socket.socket() as probe:  # find a port where nobody listens
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    with pytest.raises(DownloadError) as error:
+        download_original_covers(dest, base_url=f"http://127.0.0.1:{port}/", manifest=manifest)
+    message = one_line_error(error, "c.jpg")
+    assert message.startswith("could not download c.jpg")
+    assert message.endswith("(are you offline?)")
+    assert leftovers(dest) == []
+
+
+def test_interrupted_transfer_leaves_no_partial_file(dest, server, manifest):
+    with pytest.raises(DownloadError) as error:
+        download_original_covers(dest, base_url=server.url + "interrupted/", manifest=manifest)
+    message = one_line_error(error, "c.jpg")
+    assert "transfer interrupted after 11 bytes" in message
+    assert leftovers(dest) == []
+
+
+def test_a_server_that_does_not_answer_times_out(dest, server, manifest):
+    with pytest.raises(DownloadError) as error:
+        download_original_covers(dest, base_url=server.url + "slow/", manifest=manifest,
+                                 timeout=0.2)
+    assert "timed out" in one_line_error(error, "c.jpg")
+    assert leftovers(dest) == []
+
+
+def test_ctrl_c_while_writing_leaves_no_temporary_file(dest, server, manifest, monkeypatch):
+    def interrupted_replace(source, target):
+        assert Path(source).name == ".c.jpg.part" and Path(source).exists()
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(helpers.os, "replace", interrupted_replace)
+    with pytest.raises(KeyboardInterrupt):
+        download(dest, server, manifest)
+    assert leftovers(dest) == []
+
+
+def test_a_folder_that_cannot_be_created(tmp_path, server, manifest):
+    (tmp_path / "file").write_text("I am a file")
+    with pytest.raises(DownloadError, match="cannot create folder"):
+        download(tmp_path / "file" / "covers", server, manifest)
+
+
+# --- the manifest -----------------------------------------------------------------------
+
+
+def test_the_real_manifest_lists_the_100_covers_of_the_post():
+    entries = read_manifest()
+    assert len(entries) == 100
+    assert len({name for name, _ in entries}) == 100
+    for name, digest in entries:
+        assert name.endswith(".jpg") and "/" not in name
+        assert len(digest) == 64 and set(digest) <= set("0123456789abcdef")
+
+
+def test_the_default_url_is_pinned_to_one_commit():
+    assert helpers.ORIGINALS_URL.startswith("https://raw.githubusercontent.com/JustGlowing/")
+    assert helpers.ORIGINALS_COMMIT in helpers.ORIGINALS_URL
+    assert helpers.ORIGINALS_URL.endswith("/examples/movie_covers/")
+
+
+GOOD = "0" * 64
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "not-a-hash  a.jpg",  # not hexadecimal
+        f"{GOOD[:-1]}  a.jpg",  # 63 digits
+        f"{GOOD}",  # no file name
+        f"{GOOD}a.jpg",  # no separator
+        f"{GOOD}  ../a.jpg",  # would write outside the folder
+        f"{GOOD}  sub/a.jpg",
+        f"{GOOD}  .hidden.jpg",  # load_covers would ignore it
+        f"{GOOD}  two words.jpg",
+    ],
+)
+def test_a_malformed_manifest_line_is_named(tmp_path, line):
+    path = tmp_path / "bad.sha256"
+    path.write_text(f"# comment\n{GOOD}  ok.jpg\n{line}\n")
+    with pytest.raises(ValueError, match=r"bad\.sha256, line 3: expected") as error:
+        read_manifest(path)
+    assert "\n" not in str(error.value)
+
+
+def test_a_name_listed_twice(tmp_path):
+    path = tmp_path / "twice.sha256"
+    path.write_text(f"{GOOD}  a.jpg\n{'1' * 64}  a.jpg\n")
+    with pytest.raises(ValueError, match=r"twice\.sha256, line 2: a\.jpg is listed twice"):
+        read_manifest(path)
+
+
+def test_a_manifest_without_entries(tmp_path):
+    path = tmp_path / "empty.sha256"
+    path.write_text("# only a comment\n\n")
+    with pytest.raises(ValueError, match=r"empty\.sha256: no"):
+        read_manifest(path)
+
+
+def test_upper_case_hex_and_binary_mode_marker_are_accepted(tmp_path):
+    path = tmp_path / "ok.sha256"
+    path.write_text(f"{'AB' * 32} *a.jpg\n")
+    assert read_manifest(path) == [("a.jpg", "ab" * 32)]
+
+
+# --- the command ------------------------------------------------------------------------
+
+
+def run_command(dest, server, manifest, capsys, base_url=None):
+    code = download_command(dest, base_url=base_url or server.url, manifest=manifest,
+                            progress=False)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_command_success_then_nothing_to_do(dest, server, manifest, capsys):
+    assert run_command(dest, server, manifest, capsys) == (
+        0, f"downloaded 3 covers to {dest} (0 already present)\n", "")
+    assert run_command(dest, server, manifest, capsys) == (
+        0, f"downloaded 0 covers to {dest} (3 already present)\n", "")
+
+
+def test_command_failure_is_one_error_line_without_traceback(dest, server, manifest, capsys):
+    (server.root / "a.jpg").unlink()
+    code, out, err = run_command(dest, server, manifest, capsys)
+    assert code == 1
+    assert out == ""
+    assert err.count("\n") == 1 and err.startswith("error: could not download a.jpg")
+    assert "Traceback" not in err
+
+
+def test_command_offline(dest, server, manifest, capsys):
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    code, _, err = run_command(dest, server, manifest, capsys, f"http://127.0.0.1:{port}/")
+    assert code == 1 and err.count("\n") == 1 and "are you offline?" in err
+
+
+def test_command_with_a_malformed_manifest(dest, server, tmp_path, capsys):
+    bad = tmp_path / "bad.sha256"
+    bad.write_text("nonsense\n")
+    code, _, err = run_command(dest, server, bad, capsys)
+    assert code == 1 and err.startswith("error: ") and "bad.sha256, line 1" in err
+
+
+def test_command_with_a_missing_manifest(dest, server, tmp_path, capsys):
+    code, _, err = run_command(dest, server, tmp_path / "missing.sha256", capsys)
+    assert code == 1 and err.startswith("error: ") and err.count("\n") == 1
+
+
+def test_command_ctrl_c(dest, server, manifest, capsys, monkeypatch):
+    def interrupted(*args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(helpers, "_fetch", interrupted)
+    code, _, err = run_command(dest, server, manifest, capsys)
+    assert code == 130 and err.startswith("error: interrupted")
+    assert leftovers(dest) == []

@@ -1,0 +1,525 @@
+"""Tests of section 1 of helpers.py: load_covers.
+
+Every test builds its own small cover folder with Pillow in tmp_path. Covers
+are 40x60 (width x height), like a tiny movie poster.
+"""
+import io
+import warnings
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from PIL import Image, ImageFile, features
+
+import helpers
+from helpers import CoverSet, load_covers
+
+# Any warning (DecompressionBombWarning, a Pillow palette warning, ...) fails a test.
+pytestmark = pytest.mark.filterwarnings("error")
+
+W, H = 40, 60
+RED, GREEN, BLUE, WHITE = (255, 0, 0), (0, 255, 0), (0, 0, 255), (255, 255, 255)
+HAS_WEBP = features.check("webp")
+
+
+def noise(size=(W, H), seed=0):
+    """A deterministic RGB image of random pixels (compresses badly: good for cutting)."""
+    pixels = np.random.default_rng(seed).integers(0, 256, (size[1], size[0], 3), dtype=np.uint8)
+    return Image.fromarray(pixels)
+
+
+def solid(colour, size=(W, H), mode="RGB"):
+    return Image.new(mode, size, colour)
+
+
+def jpeg_bytes(image, **options):
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG", quality=95, **options)
+    return buffer.getvalue()
+
+
+def with_orientation(orientation):
+    exif = Image.Exif()
+    exif[0x0112] = orientation  # ExifTags.Base.Orientation
+    return exif
+
+
+def close(actual, expected, tolerance=12):
+    """Colours equal up to JPEG noise."""
+    return np.all(np.abs(np.asarray(actual, int) - np.asarray(expected, int)) <= tolerance)
+
+
+def rotated_source():
+    """A 60x40 (landscape) image stored sideways: red top-left, blue elsewhere."""
+    image = solid(BLUE, (H, W))
+    image.paste(RED, (0, 0, 12, 12))
+    return image
+
+
+# --- the mixed folder: every kind of valid cover, plus things to skip -----------------
+
+
+VALID = {
+    "B.JPG": "upper-case extension",
+    "a.jpg": "plain RGB JPEG",
+    "c.jpeg": ".jpeg extension",
+    "d_rgba.png": "RGBA, left half fully transparent",
+    "e_grey.png": "L greyscale",
+    "f_palette.png": "P with a transparent palette entry",
+    "g_cmyk.jpg": "CMYK JPEG",
+    "h_16bit.png": "16-bit greyscale (I;16)",
+    "i_la.png": "LA, greyscale with alpha",
+    "j_rotated.jpg": "stored 60x40, EXIF orientation 6",
+    "k_wide.png": "120x60, wider than the others",
+    "l_big.Png": "80x120, twice the common size, mixed-case extension",
+}
+if HAS_WEBP:
+    VALID["m.webp"] = "lossless WebP"
+
+BROKEN = {
+    "empty.jpg": "empty file (0 bytes)",
+    "half.jpg": "truncated image",
+    "noise.jpg": "not a readable image",
+    "text.png": "not a readable image",
+    "notes.txt": "not a JPEG, PNG or WebP file (extension .txt)",
+    "README": "not a JPEG, PNG or WebP file (no extension)",
+}
+
+
+def write_valid_covers(folder):
+    solid(RED).save(folder / "a.jpg", quality=95)
+    solid(GREEN).save(folder / "B.JPG", format="JPEG", quality=95)
+    solid(BLUE).save(folder / "c.jpeg", quality=95)
+
+    rgba = solid((0, 0, 0, 255), mode="RGBA")
+    rgba.paste((0, 0, 0, 0), (0, 0, W // 2, H))  # transparent black on the left
+    rgba.save(folder / "d_rgba.png")
+
+    solid(100, mode="L").save(folder / "e_grey.png")
+
+    palette = Image.new("P", (W, H), 0)
+    palette.putpalette([0, 0, 0, 0, 0, 255] + [0] * 762)  # 0: black, 1: blue
+    palette.paste(1, (0, H // 2, W, H))  # bottom half blue, top half index 0
+    palette.save(folder / "f_palette.png", transparency=0)  # index 0 is transparent
+
+    sixteen = np.full((H, W), 65535, dtype=np.uint16)
+    sixteen[H // 2 :] = 32896  # 128 * 257
+    Image.fromarray(sixteen).save(folder / "h_16bit.png")
+
+    solid((0, 0), mode="LA").save(folder / "i_la.png")  # transparent black
+
+    solid((0, 255, 255, 0), mode="CMYK").save(folder / "g_cmyk.jpg", quality=95)  # red
+
+    rotated_source().save(folder / "j_rotated.jpg", quality=95, exif=with_orientation(6))
+
+    wide = solid(GREEN, (3 * W, H))  # blue | green | red, one third each
+    wide.paste(BLUE, (0, 0, W, H))
+    wide.paste(RED, (2 * W, 0, 3 * W, H))
+    wide.save(folder / "k_wide.png")
+
+    solid(RED, (2 * W, 2 * H)).save(folder / "l_big.Png", format="PNG")
+    if HAS_WEBP:
+        solid(BLUE).save(folder / "m.webp", lossless=True)
+
+
+def write_broken_files(folder):
+    (folder / "empty.jpg").write_bytes(b"")
+    whole = jpeg_bytes(noise())
+    (folder / "half.jpg").write_bytes(whole[: len(whole) // 2])
+    (folder / "noise.jpg").write_bytes(np.random.default_rng(1).bytes(3000))
+    (folder / "text.png").write_text("this is not a picture\n")
+    (folder / "notes.txt").write_text("covers downloaded in 2019\n")
+    (folder / "README").write_text("cover folder\n")
+
+
+@pytest.fixture
+def mixed(tmp_path):
+    """A folder with every kind of valid cover, broken files, a hidden file and a subfolder."""
+    write_valid_covers(tmp_path)
+    write_broken_files(tmp_path)
+    solid(RED).save(tmp_path / ".hidden.jpg")
+    (tmp_path / "sub").mkdir()
+    solid(RED).save(tmp_path / "sub" / "inside.jpg")
+    (tmp_path / ".part").write_bytes(b"")  # hidden and empty: still ignored
+    return tmp_path
+
+
+@pytest.fixture
+def loaded(mixed):
+    covers = load_covers(mixed)
+    return covers, dict(zip(covers.names, covers.images))
+
+
+# --- what comes back ------------------------------------------------------------------
+
+
+def test_every_valid_cover_is_loaded_in_sorted_order(loaded):
+    covers, _ = loaded
+    assert isinstance(covers, CoverSet)
+    assert covers.names == sorted(VALID)  # plain sorted: "B.JPG" before "a.jpg"
+
+
+def test_images_are_one_uint8_array_of_the_most_common_size(loaded):
+    covers, _ = loaded
+    assert covers.images.dtype == np.uint8
+    assert covers.images.shape == (len(VALID), H, W, 3)
+    assert covers.images.flags.c_contiguous
+
+
+def test_every_broken_file_is_skipped_by_name_with_its_reason(loaded):
+    covers, _ = loaded
+    reasons = dict(covers.skipped)
+    assert sorted(reasons) == sorted(BROKEN)
+    for name, expected in BROKEN.items():
+        assert reasons[name].startswith(expected), (name, reasons[name])
+
+
+def test_skipped_reasons_are_single_short_lines(loaded):
+    covers, _ = loaded
+    assert [name for name, _ in covers.skipped] == sorted(BROKEN)
+    for _, reason in covers.skipped:
+        assert "\n" not in reason and 0 < len(reason) <= 120
+        assert "Traceback" not in reason
+
+
+def test_hidden_files_and_subfolders_are_ignored_not_reported(loaded):
+    covers, _ = loaded
+    everything = covers.names + [name for name, _ in covers.skipped]
+    assert not any(name.startswith(".") for name in everything)
+    assert "sub" not in everything and "inside.jpg" not in everything
+
+
+def test_loading_twice_gives_the_same_result(mixed):
+    first, second = load_covers(mixed), load_covers(mixed)
+    assert first.names == second.names and first.skipped == second.skipped
+    assert np.array_equal(first.images, second.images)
+
+
+# --- colour modes ---------------------------------------------------------------------
+
+
+def test_plain_jpegs_keep_their_colour(loaded):
+    _, image = loaded
+    assert close(image["a.jpg"], RED)
+    assert close(image["B.JPG"], GREEN)
+    assert close(image["c.jpeg"], BLUE)
+
+
+def test_transparent_pixels_become_white(loaded):
+    _, image = loaded
+    rgba = image["d_rgba.png"]
+    assert np.all(rgba[:, : W // 2 - 1] == WHITE)  # was transparent black
+    assert np.all(rgba[:, W // 2 + 1 :] == 0)  # was opaque black
+    assert np.all(image["i_la.png"] == 255)
+
+
+def test_palette_transparency_becomes_white(loaded):
+    _, image = loaded
+    palette = image["f_palette.png"]
+    assert np.all(palette[: H // 2 - 1] == WHITE)
+    assert np.all(palette[H // 2 + 1 :] == BLUE)
+
+
+def test_greyscale_becomes_three_equal_channels(loaded):
+    _, image = loaded
+    assert np.all(image["e_grey.png"] == 100)
+
+
+def test_cmyk_becomes_rgb(loaded):
+    _, image = loaded
+    assert close(image["g_cmyk.jpg"], RED)
+
+
+def test_16_bit_greyscale_is_rescaled_not_clipped(loaded):
+    _, image = loaded
+    sixteen = image["h_16bit.png"]
+    assert np.all(sixteen[: H // 2 - 1] == 255)
+    assert np.all(sixteen[H // 2 + 1 :] == 128)  # clipping would give 255
+
+
+@pytest.mark.skipif(not HAS_WEBP, reason="this Pillow has no WebP support")
+def test_webp_is_loaded(loaded):
+    _, image = loaded
+    assert np.all(image["m.webp"] == BLUE)
+
+
+# --- orientation, size and crop -------------------------------------------------------
+
+
+def test_exif_orientation_6_turns_the_cover_upright(loaded):
+    _, image = loaded
+    upright = image["j_rotated.jpg"]
+    # Orientation 6: turn 90 degrees clockwise to view, so the red
+    # top-left corner of the stored (landscape) image ends up top-right.
+    assert close(upright[2, W - 3], RED, 40)
+    assert close(upright[2, 2], BLUE, 40)
+    assert close(upright[H - 3, W - 3], BLUE, 40)
+
+
+def test_exif_rotation_counts_for_the_common_size(tmp_path):
+    for name in ("a.jpg", "b.jpg"):  # landscape as stored, portrait when upright
+        rotated_source().save(tmp_path / name, exif=with_orientation(6))
+    solid(RED, (H, W)).save(tmp_path / "c.jpg")  # a true landscape cover
+    assert load_covers(tmp_path).images.shape == (3, H, W, 3)
+
+
+def test_exif_orientation_3_turns_the_cover_half_round(tmp_path):
+    image = solid(BLUE)
+    image.paste(RED, (0, 0, 10, 10))
+    image.save(tmp_path / "a.jpg", quality=95, exif=with_orientation(3))
+    upright = load_covers(tmp_path).images[0]
+    assert close(upright[H - 3, W - 3], RED, 40)
+    assert close(upright[2, 2], BLUE, 40)
+
+
+def test_a_wider_cover_is_cropped_to_its_centre(loaded):
+    _, image = loaded
+    assert np.all(image["k_wide.png"] == GREEN)  # the blue and red thirds are cut off
+
+
+def test_a_bigger_cover_is_scaled_down(loaded):
+    _, image = loaded
+    assert np.all(image["l_big.Png"] == RED)
+
+
+def test_crop_keeps_the_aspect_ratio(tmp_path):
+    # A 120x60 cover with a centred circle-ish square: after scaling to height
+    # 30 and cropping to 20x30, the square must still be square.
+    image = solid(WHITE, (120, 60))
+    image.paste(BLUE, (45, 15, 75, 45))  # 30x30 square in the centre
+    image.save(tmp_path / "a.png")
+    cover = load_covers(tmp_path, size=(20, 30)).images[0]
+    blue = np.all(cover == BLUE, axis=-1)
+    rows, cols = np.nonzero(blue)
+    assert np.ptp(rows) == np.ptp(cols)  # as tall as wide
+    assert abs(rows.mean() - 14.5) < 1 and abs(cols.mean() - 9.5) < 1  # still centred
+
+
+def test_explicit_size_overrides_the_common_size(mixed):
+    covers = load_covers(mixed, size=(20, 25))
+    assert covers.images.shape == (len(VALID), 25, 20, 3)
+    assert covers.names == sorted(VALID)
+
+
+def test_a_tie_goes_to_the_size_of_the_first_file(tmp_path):
+    solid(RED, (50, 50)).save(tmp_path / "a.png")
+    solid(RED, (W, H)).save(tmp_path / "b.png")
+    solid(RED, (W, H)).save(tmp_path / "c.png")
+    solid(RED, (50, 50)).save(tmp_path / "d.png")
+    assert load_covers(tmp_path).images.shape == (4, 50, 50, 3)
+
+
+def test_a_majority_beats_sorted_order(tmp_path):
+    solid(RED, (50, 50)).save(tmp_path / "a.png")
+    for name in "bcd":
+        solid(RED, (W, H)).save(tmp_path / f"{name}.png")
+    assert load_covers(tmp_path).images.shape == (4, H, W, 3)
+
+
+@pytest.mark.parametrize(
+    "size",
+    [(0, 10), (10, -1), (10,), (10, 20, 3), 10, "ab", (1.5, 2), (True, 3), ("10", "20")],
+)
+def test_a_bad_size_is_a_value_error(tmp_path, size):
+    solid(RED).save(tmp_path / "a.png")
+    with pytest.raises(ValueError, match="size must be"):
+        load_covers(tmp_path, size=size)
+
+
+def test_numpy_integers_are_a_valid_size(tmp_path):
+    solid(RED).save(tmp_path / "a.png")
+    assert load_covers(tmp_path, size=np.array([8, 12])).images.shape == (1, 12, 8, 3)
+
+
+# --- broken files, one kind at a time ---------------------------------------------------
+
+
+def only_skip(tmp_path, name, data):
+    """Load a folder with one good cover and one bad file; return the bad file's reason."""
+    solid(RED).save(tmp_path / "good.png")
+    (tmp_path / name).write_bytes(data)
+    covers = load_covers(tmp_path)
+    assert covers.names == ["good.png"]
+    assert [skipped_name for skipped_name, _ in covers.skipped] == [name]
+    return covers.skipped[0][1]
+
+
+def test_zero_bytes(tmp_path):
+    assert only_skip(tmp_path, "a.jpg", b"") == "empty file (0 bytes)"
+
+
+def test_truncated_jpeg(tmp_path):
+    whole = jpeg_bytes(noise())
+    assert only_skip(tmp_path, "a.jpg", whole[: len(whole) // 2]).startswith("truncated image")
+
+
+def test_truncated_png(tmp_path):
+    buffer = io.BytesIO()
+    noise().save(buffer, "PNG")
+    whole = buffer.getvalue()
+    assert only_skip(tmp_path, "a.png", whole[: len(whole) // 2]).startswith("truncated image")
+
+
+def test_truncated_is_detected_even_if_pillow_was_told_to_accept_it(tmp_path, monkeypatch):
+    monkeypatch.setattr(ImageFile, "LOAD_TRUNCATED_IMAGES", True)
+    whole = jpeg_bytes(noise())
+    assert only_skip(tmp_path, "a.jpg", whole[: len(whole) // 2]).startswith("truncated image")
+    assert ImageFile.LOAD_TRUNCATED_IMAGES is True  # the setting is given back
+
+
+def test_random_bytes_named_jpg(tmp_path):
+    noise = np.random.default_rng(0).bytes(5000)
+    assert only_skip(tmp_path, "a.jpg", noise).startswith("not a readable image")
+
+
+def test_text_named_png(tmp_path):
+    assert only_skip(tmp_path, "a.png", b"hello\n").startswith("not a readable image")
+
+
+def test_gif_named_jpg_is_not_opened(tmp_path):
+    buffer = io.BytesIO()
+    solid(RED).save(buffer, "GIF")
+    assert only_skip(tmp_path, "a.jpg", buffer.getvalue()).startswith("not a readable image")
+
+
+def test_png_named_jpg_is_fine(tmp_path):
+    buffer = io.BytesIO()
+    solid(BLUE).save(buffer, "PNG")
+    (tmp_path / "a.jpg").write_bytes(buffer.getvalue())
+    assert np.all(load_covers(tmp_path).images[0] == BLUE)
+
+
+def test_text_file(tmp_path):
+    reason = only_skip(tmp_path, "notes.txt", b"hello\n")
+    assert reason == "not a JPEG, PNG or WebP file (extension .txt)"
+
+
+def test_other_image_formats_are_reported_not_loaded(tmp_path):
+    buffer = io.BytesIO()
+    solid(RED).save(buffer, "GIF")
+    reason = only_skip(tmp_path, "a.gif", buffer.getvalue())
+    assert reason == "not a JPEG, PNG or WebP file (extension .gif)"
+
+
+def test_decompression_bomb_error_is_a_skip(tmp_path, monkeypatch):
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1000)
+    solid(RED, (20, 20)).save(tmp_path / "small.png")  # 400 pixels: fine
+    solid(RED).save(tmp_path / "huge.png")  # 2400 pixels > 2 x 1000: Pillow raises
+    covers = load_covers(tmp_path)
+    assert covers.names == ["small.png"]
+    assert covers.skipped == [
+        ("huge.png", "too large: 2400 pixels, over Pillow's decompression-bomb limit")
+    ]
+
+
+def test_decompression_bomb_warning_is_a_skip_not_a_warning(tmp_path, monkeypatch):
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 2000)
+    solid(RED, (20, 20)).save(tmp_path / "small.png")
+    solid(RED).save(tmp_path / "big.png")  # 2400 pixels: between 1x and 2x the limit
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        covers = load_covers(tmp_path)
+    assert caught == []
+    assert covers.names == ["small.png"]
+    assert covers.skipped == [
+        ("big.png", "too large: 2400 pixels, over Pillow's decompression-bomb limit")
+    ]
+
+
+@pytest.mark.skipif(not HAS_WEBP, reason="this Pillow has no WebP support")
+def test_truncated_webp(tmp_path):
+    buffer = io.BytesIO()
+    noise().save(buffer, "WEBP")
+    whole = buffer.getvalue()
+    assert only_skip(tmp_path, "a.webp", whole[: len(whole) // 2]).startswith("not a readable")
+
+
+def test_webp_without_pillow_support_is_reported(tmp_path, monkeypatch):
+    monkeypatch.setattr(helpers.features, "check", lambda feature: False)
+    solid(RED).save(tmp_path / "good.png")
+    (tmp_path / "a.webp").write_bytes(b"RIFF....WEBP")
+    covers = load_covers(tmp_path)
+    assert covers.skipped == [("a.webp", "WebP is not supported by this installation of Pillow")]
+
+
+@settings(max_examples=60, derandomize=True, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_damaged_files_never_crash_the_loader(tmp_path_factory, data):
+    """Flip, cut or overwrite bytes of a valid JPEG or PNG: it loads or is skipped."""
+    folder = tmp_path_factory.mktemp("fuzz")
+    kind = data.draw(st.sampled_from(["JPEG", "PNG"]))
+    buffer = io.BytesIO()
+    noise().save(buffer, kind)
+    blob = bytearray(buffer.getvalue())
+    for _ in range(data.draw(st.integers(1, 8))):
+        blob[data.draw(st.integers(0, len(blob) - 1))] = data.draw(st.integers(0, 255))
+    blob = blob[: data.draw(st.integers(1, len(blob)))]
+    solid(RED).save(folder / "good.png")
+    (folder / f"damaged.{kind.lower()}").write_bytes(bytes(blob))
+    covers = load_covers(folder, size=(W, H))  # a damaged header may claim any size
+    assert "good.png" in covers.names
+    assert len(covers.names) + len(covers.skipped) == 2
+    assert covers.images.shape == (len(covers.names), H, W, 3)
+
+
+# --- folders without covers -------------------------------------------------------------
+
+
+def test_missing_folder(tmp_path):
+    with pytest.raises(ValueError, match="does not exist") as error:
+        load_covers(tmp_path / "nowhere")
+    assert "nowhere" in str(error.value)
+
+
+def test_a_file_is_not_a_folder(tmp_path):
+    solid(RED).save(tmp_path / "a.png")
+    with pytest.raises(ValueError, match="is not a folder"):
+        load_covers(tmp_path / "a.png")
+
+
+def test_empty_folder(tmp_path):
+    with pytest.raises(ValueError) as error:
+        load_covers(tmp_path)
+    message = str(error.value)
+    assert message.startswith(f"no readable cover in '{tmp_path}'")
+    assert "\n" not in message
+
+
+def test_folder_with_only_hidden_files_and_subfolders(tmp_path):
+    solid(RED).save(tmp_path / ".hidden.jpg")
+    (tmp_path / "sub").mkdir()
+    solid(RED).save(tmp_path / "sub" / "a.jpg")
+    with pytest.raises(ValueError, match="no readable cover in .*hidden files and subfolders"):
+        load_covers(tmp_path)
+
+
+def test_folder_of_only_broken_files(tmp_path):
+    write_broken_files(tmp_path)
+    with pytest.raises(ValueError) as error:
+        load_covers(tmp_path)
+    message = str(error.value)
+    assert message.startswith(f"no readable cover in '{tmp_path}': {len(BROKEN)} files skipped")
+    assert "README: not a JPEG, PNG or WebP file (no extension)" in message  # first 3 named
+    assert "and 3 more" in message
+    assert "\n" not in message
+
+
+def test_folder_whose_only_cover_is_truncated(tmp_path):
+    # Truncation shows up only in the second pass, when the pixels are decoded.
+    whole = jpeg_bytes(noise())
+    (tmp_path / "a.jpg").write_bytes(whole[: len(whole) // 2])
+    with pytest.raises(ValueError, match=r"no readable cover in .*a\.jpg: truncated image"):
+        load_covers(tmp_path)
+
+
+def test_a_failed_second_pass_keeps_names_and_images_aligned(tmp_path):
+    whole = jpeg_bytes(noise())
+    solid(RED).save(tmp_path / "a.png")
+    (tmp_path / "b.jpg").write_bytes(whole[: len(whole) // 2])
+    solid(BLUE).save(tmp_path / "c.png")
+    covers = load_covers(tmp_path)
+    assert covers.names == ["a.png", "c.png"]
+    assert np.all(covers.images[0] == RED) and np.all(covers.images[1] == BLUE)
+    assert covers.skipped[0][0] == "b.jpg"
