@@ -602,6 +602,9 @@ def make_features(images):
     lam, u = np.linalg.eigh(gram)
     order = np.argsort(lam)[::-1]
     lam, u = lam[order], u[:, order]
+    if not lam[0] > 0:
+        raise ValueError(f"all {len(images)} covers are identical, pixel for pixel: "
+                         "there is nothing to arrange")
     keep = lam > lam[0] * 1e-10
     lam, u = lam[keep], u[:, keep]
     values = u * np.sqrt(lam)
@@ -741,12 +744,12 @@ def train_som(data, rows, cols, *, sigma, learning_rate, iterations,
     from minisom import MiniSom
 
     data = _check_features(data)
-    _check_grid(rows, cols)
+    rows, cols = _check_grid(rows, cols)
     if not sigma > 0:
         raise ValueError(f"sigma must be > 0, got {sigma}")
     if not learning_rate > 0:
         raise ValueError(f"learning_rate must be > 0, got {learning_rate}")
-    if int(iterations) != iterations or iterations < 1:
+    if not (np.isfinite(iterations) and iterations >= 1 and int(iterations) == iterations):
         raise ValueError(f"iterations must be a whole number >= 1, got {iterations}")
     if initialization not in INITIALIZATIONS:
         raise ValueError(f"initialization must be one of {INITIALIZATIONS}, got {initialization!r}")
@@ -859,15 +862,16 @@ def grid_shape_for(n_covers):
         raise ValueError(f"need at least one cover, got {n_covers}")
     rows = int(np.floor(np.sqrt(n_covers)))
     cols = -(-n_covers // rows)
-    if rows * (rows + 1) >= n_covers and cols > rows + 1:
+    if cols > rows + 1:  # rows x (rows + 1) is too small: the next square fits
         rows, cols = rows + 1, rows + 1
     return rows, cols
 
 
 def _check_grid(rows, cols):
     for name, value in (("rows", rows), ("cols", cols)):
-        if int(value) != value or value < 1:
+        if not (np.isfinite(value) and value >= 1 and int(value) == value):
             raise ValueError(f"{name} must be a whole number >= 1, got {value}")
+    return int(rows), int(cols)
 
 
 def place_covers(weights, data, strategy="assignment", allow_drop=False):
@@ -1025,11 +1029,16 @@ def neighbour_distance_ratio(data, positions):
     1.0 is what a random layout gives; the lower, the better neighbours match.
     """
     data = _check_features(data)
+    positions = np.asarray(positions)
+    if len(positions) != len(data):
+        raise ValueError(f"{len(data)} feature rows but {len(positions)} positions")
     pairs = _adjacent_pairs(positions)
     if len(pairs) == 0:
         raise ValueError("no two covers sit side by side")
     d = np.sqrt(squared_distances(data, data))
-    mean_all = d[~np.eye(len(d), dtype=bool)].mean()
+    placed = (positions >= 0).all(axis=1)  # dropped covers are in no pair
+    d_placed = d[np.ix_(placed, placed)]
+    mean_all = d_placed[~np.eye(len(d_placed), dtype=bool)].mean()
     return float(d[pairs[:, 0], pairs[:, 1]].mean() / mean_all)
 
 
@@ -1064,17 +1073,26 @@ def quality_report(som, data, positions, genres=None):
 
     Keys: 'quantization_error', 'topographic_error', 'dpq16',
     'neighbour_ratio', and with genres also 'same_genre' and
-    'same_genre_random'.
+    'same_genre_random'. A figure the layout does not define (DPQ with
+    fewer than two placed covers, the neighbour figures when no two covers
+    sit side by side, e.g. 3 covers in the corners of a 3x3 grid) is NaN.
     """
     data = _check_features(data)
+    positions = np.asarray(positions)
+    if len(positions) != len(data):
+        raise ValueError(f"{len(data)} feature rows but {len(positions)} positions")
+    placed = int((positions >= 0).all(axis=1).sum())
+    side_by_side = len(_adjacent_pairs(positions)) > 0
+    nan = float("nan")
     report = {
         "quantization_error": float(som.quantization_error(data)),
         "topographic_error": float(som.topographic_error(data)) if som.get_weights().shape[:2] != (1, 1) else 0.0,
-        "dpq16": dpq(data, positions, p=16),
-        "neighbour_ratio": neighbour_distance_ratio(data, positions),
+        "dpq16": dpq(data, positions, p=16) if placed >= 2 else nan,
+        "neighbour_ratio": neighbour_distance_ratio(data, positions) if side_by_side else nan,
     }
     if genres is not None:
-        report["same_genre"], report["same_genre_random"] = same_genre_share(genres, positions)
+        report["same_genre"], report["same_genre_random"] = (
+            same_genre_share(genres, positions) if side_by_side else (nan, nan))
     return report
 
 
@@ -1117,7 +1135,7 @@ def make_mosaic(images, positions, rows, cols, border=0, background=255):
     positions = np.asarray(positions)
     if len(images) != len(positions):
         raise ValueError(f"{len(images)} images but {len(positions)} positions")
-    _check_grid(rows, cols)
+    rows, cols = _check_grid(rows, cols)
     h, w = images.shape[1:3]
     mosaic = np.full((rows * (h + border) - border, cols * (w + border) - border, 3),
                      background, dtype=np.uint8)
@@ -1165,15 +1183,17 @@ def save_png(image, path):
     pathlib.Path
     """
     import os
-    import tempfile
+    import secrets
 
     from PIL import Image
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    # open(..., "x") rather than tempfile.mkstemp: mkstemp's files are private
+    # (mode 0600), and the PNG should get the usual permissions.
+    tmp = path.parent / f".{path.name}.{secrets.token_hex(6)}.part"
     try:
-        with os.fdopen(fd, "wb") as handle:
+        with open(tmp, "xb") as handle:
             Image.fromarray(np.asarray(image, dtype=np.uint8)).save(handle, format="PNG", compress_level=1)
         os.replace(tmp, path)
     finally:
@@ -1820,7 +1840,7 @@ def _write_positions(path, names, positions):
     import csv
     import io
     import os
-    import tempfile
+    import secrets
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -1828,9 +1848,9 @@ def _write_positions(path, names, positions):
     writer = csv.writer(text, lineterminator="\n")
     writer.writerow(["file", "row", "col"])
     writer.writerows([name, r, c] for name, (r, c) in zip(names, positions) if r >= 0)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    tmp = path.parent / f".{path.name}.{secrets.token_hex(6)}.part"  # usual permissions, see save_png
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+        with open(tmp, "x", encoding="utf-8", newline="") as handle:
             handle.write(text.getvalue())
         os.replace(tmp, path)
     finally:

@@ -1,0 +1,244 @@
+"""Training: our step-by-step loop is MiniSom's train_random, plus a curve."""
+import numpy as np
+import pytest
+from minisom import MiniSom
+
+import helpers
+
+ROWS, COLS = 3, 4
+SETTINGS = dict(sigma=1.5, learning_rate=0.5, iterations=200)
+
+
+@pytest.fixture(scope="module")
+def data():
+    rng = np.random.default_rng(0)
+    return rng.normal(size=(20, 4))
+
+
+def train(data, **changes):
+    kwargs = dict(SETTINGS, rows=ROWS, cols=COLS)
+    kwargs.update(changes)
+    return helpers.train_som(data, **kwargs)
+
+
+def test_same_seed_gives_identical_weights_and_curve(data):
+    first = train(data, random_seed=3)
+    second = train(data, random_seed=3)
+    np.testing.assert_array_equal(first.som.get_weights(), second.som.get_weights())
+    np.testing.assert_array_equal(first.curve_iterations, second.curve_iterations)
+    np.testing.assert_array_equal(first.curve_errors, second.curve_errors)
+
+
+@pytest.mark.parametrize("initialization", ["random", "samples", "pca"])
+def test_different_seeds_give_different_maps(data, initialization):
+    first = train(data, random_seed=1, initialization=initialization)
+    second = train(data, random_seed=2, initialization=initialization)
+    assert not np.allclose(first.som.get_weights(), second.som.get_weights())
+
+
+def minisom_reference(data, rows, cols, *, sigma, learning_rate, iterations,
+                      neighborhood_function, topology, decay_function,
+                      sigma_decay_function, initialization, random_seed):
+    """Train with MiniSom's own API, as a reader of its README would."""
+    som = MiniSom(rows, cols, data.shape[1], sigma=sigma, learning_rate=learning_rate,
+                  neighborhood_function=neighborhood_function, topology=topology,
+                  decay_function=decay_function, sigma_decay_function=sigma_decay_function,
+                  random_seed=random_seed)
+    if initialization == "samples":
+        som.random_weights_init(data)
+    elif initialization == "pca":
+        som.pca_weights_init(data)
+    som.train_random(data, iterations)
+    return som.get_weights()
+
+
+@pytest.mark.parametrize("settings", [
+    # the 2019 post: random initial weights, triangle, asymptotic decay
+    dict(helpers.som_settings("original"), iterations=300),
+    # our default functions, with MiniSom's random initial weights
+    dict(helpers.som_settings("default", initialization="random"), sigma=2.0, iterations=300),
+    dict(sigma=1.0, learning_rate=0.3, iterations=157, neighborhood_function="bubble",
+         topology="hexagonal", decay_function="inverse_decay_to_zero",
+         sigma_decay_function="inverse_decay_to_one", initialization="random"),
+    # the other two initializations go through MiniSom's own init functions
+    dict(helpers.som_settings("default", initialization="samples"), sigma=2.0, iterations=250),
+    dict(helpers.som_settings("default"), sigma=2.0, iterations=250),
+], ids=["original", "default-random", "bubble-hexagonal", "samples", "pca"])
+@pytest.mark.parametrize("seed", [0, 7])
+def test_step_by_step_loop_equals_minisom_train_random(data, settings, seed):
+    ours = helpers.train_som(data, ROWS, COLS, random_seed=seed, **settings)
+    reference = minisom_reference(data, ROWS, COLS, random_seed=seed, **settings)
+    np.testing.assert_allclose(ours.som.get_weights(), reference, rtol=1e-12, atol=1e-12)
+
+
+def test_curve_runs_from_zero_to_the_last_iteration():
+    # covers on a plane, far from MiniSom's random start on the unit sphere
+    rng = np.random.default_rng(1)
+    data = np.zeros((30, 4))
+    data[:, :2] = rng.uniform(-4, 4, size=(30, 2))
+    data += rng.normal(0, 0.1, size=data.shape)
+    trained = train(data, iterations=500, curve_points=20, initialization="random")
+    steps, errors = trained.curve_iterations, trained.curve_errors
+    assert steps[0] == 0
+    assert steps[-1] == 500
+    assert np.all(np.diff(steps) > 0)
+    assert len(steps) == len(errors) <= 21
+    assert np.issubdtype(steps.dtype, np.integer)
+    # the last point is the finished map's quantization error
+    assert errors[-1] == pytest.approx(trained.som.quantization_error(data))
+    # errors fall overall: the end is well below the start, and the second
+    # half of the curve is lower on average than the first half
+    assert errors[-1] < 0.7 * errors[0]
+    half = len(errors) // 2
+    assert errors[half:].mean() < errors[:half].mean()
+
+
+def test_curve_with_fewer_iterations_than_points(data):
+    trained = train(data, iterations=3, curve_points=50)
+    np.testing.assert_array_equal(trained.curve_iterations, [0, 1, 2, 3])
+
+
+def test_curve_first_point_is_the_untrained_map(data):
+    trained = train(data, initialization="random", random_seed=5)
+    untrained = MiniSom(ROWS, COLS, data.shape[1], random_seed=5)
+    assert trained.curve_errors[0] == pytest.approx(untrained.quantization_error(data))
+
+
+def test_progress_callable_sees_done_and_total_and_changes_nothing(data):
+    calls = []
+    with_progress = train(data, iterations=400, progress=lambda done, total: calls.append((done, total)))
+    without = train(data, iterations=400)
+    assert calls, "progress was never called"
+    assert calls[-1] == (400, 400)
+    assert all(total == 400 for _, total in calls)
+    done = [d for d, _ in calls]
+    assert done == sorted(done)
+    assert all(0 <= d <= 400 for d in done)
+    np.testing.assert_array_equal(with_progress.som.get_weights(), without.som.get_weights())
+    np.testing.assert_array_equal(with_progress.curve_errors, without.curve_errors)
+
+
+def test_progress_true_is_silent_for_a_small_job(data, capsys):
+    train(data, iterations=50, progress=True)
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err == ""
+
+
+# --- invalid parameters: one clear ValueError each ---------------------------
+
+@pytest.mark.parametrize("sigma", [0, -1, 0.0, float("nan")])
+def test_sigma_must_be_positive(data, sigma):
+    with pytest.raises(ValueError, match="sigma must be > 0"):
+        train(data, sigma=sigma)
+
+
+@pytest.mark.parametrize("learning_rate", [0, -0.5, float("nan")])
+def test_learning_rate_must_be_positive(data, learning_rate):
+    with pytest.raises(ValueError, match="learning_rate must be > 0"):
+        train(data, learning_rate=learning_rate)
+
+
+@pytest.mark.parametrize("iterations", [0, -5])
+def test_iterations_must_be_at_least_one(data, iterations):
+    with pytest.raises(ValueError, match="iterations must be a whole number >= 1"):
+        train(data, iterations=iterations)
+
+
+@pytest.mark.parametrize("iterations", [2.5, 99.9, float("nan"), float("inf")])
+def test_iterations_must_be_a_whole_number(data, iterations):
+    with pytest.raises(ValueError, match="iterations must be a whole number"):
+        train(data, iterations=iterations)
+
+
+def test_whole_float_iterations_are_accepted(data):
+    as_float = train(data, iterations=120.0, random_seed=4)
+    as_int = train(data, iterations=120, random_seed=4)
+    np.testing.assert_array_equal(as_float.som.get_weights(), as_int.som.get_weights())
+
+
+@pytest.mark.parametrize("rows, cols, name", [(0, 4, "rows"), (3, 0, "cols"), (-2, 3, "rows"),
+                                              (2.5, 3, "rows"), (3, float("inf"), "cols")])
+def test_grid_must_be_at_least_one_by_one(data, rows, cols, name):
+    with pytest.raises(ValueError, match=f"{name} must be a whole number >= 1"):
+        train(data, rows=rows, cols=cols)
+
+
+def test_whole_float_grid_sizes_are_accepted(data):
+    as_float = train(data, rows=3.0, cols=4.0, random_seed=2)
+    as_int = train(data, rows=3, cols=4, random_seed=2)
+    np.testing.assert_array_equal(as_float.som.get_weights(), as_int.som.get_weights())
+
+
+def test_nan_features_are_rejected(data):
+    bad = data.copy()
+    bad[3, 1] = np.nan
+    with pytest.raises(ValueError, match="NaN or infinite"):
+        train(bad)
+
+
+@pytest.mark.parametrize("value", [np.inf, -np.inf])
+def test_infinite_features_are_rejected(data, value):
+    bad = data.copy()
+    bad[0, 0] = value
+    with pytest.raises(ValueError, match="NaN or infinite"):
+        train(bad)
+
+
+@pytest.mark.parametrize("bad", [np.zeros((0, 3)), np.zeros(5), np.zeros((2, 2, 2))])
+def test_features_must_be_a_table(bad):
+    with pytest.raises(ValueError, match="2-D array"):
+        helpers.train_som(bad, 2, 2, **SETTINGS)
+
+
+def test_unknown_initialization(data):
+    with pytest.raises(ValueError, match="initialization must be one of"):
+        train(data, initialization="zeros")
+
+
+def test_unknown_neighbourhood_function(data):
+    with pytest.raises(ValueError, match="not supported"):
+        train(data, neighborhood_function="square")
+
+
+# --- presets -----------------------------------------------------------------
+
+def test_original_preset_is_the_2019_post():
+    original = helpers.som_settings("original")
+    assert original["sigma"] == 3
+    assert original["learning_rate"] == 0.5
+    assert original["iterations"] == 2500
+    assert original["neighborhood_function"] == "triangle"
+    assert original["initialization"] == "random"  # MiniSom's random weights, no init call
+    assert original["decay_function"] == "asymptotic_decay"  # MiniSom's default in 2019
+    assert original["sigma_decay_function"] == "asymptotic_decay"
+    assert original["topology"] == "rectangular"
+
+
+def test_settings_are_train_som_arguments(data):
+    # every preset can be passed straight to train_som
+    for preset in helpers.PRESETS:
+        settings = helpers.som_settings(preset, iterations=10, sigma=1.0)
+        trained = helpers.train_som(data, ROWS, COLS, **settings)
+        assert trained.som.get_weights().shape == (ROWS, COLS, data.shape[1])
+
+
+def test_som_settings_overrides_and_ignores_none():
+    settings = helpers.som_settings("original", sigma=2.0, iterations=None)
+    assert settings["sigma"] == 2.0
+    assert settings["iterations"] == helpers.PRESETS["original"]["iterations"]
+    # the preset itself is not changed
+    assert helpers.PRESETS["original"]["sigma"] == 3.0
+
+
+def test_som_settings_default_preset():
+    assert helpers.som_settings() == helpers.PRESETS["default"]
+
+
+def test_unknown_preset():
+    with pytest.raises(ValueError, match="unknown preset 'fancy'"):
+        helpers.som_settings("fancy")
+
+
+def test_unknown_setting():
+    with pytest.raises(ValueError, match=r"unknown setting\(s\) \['sigmaa'\]"):
+        helpers.som_settings("default", sigmaa=2)
