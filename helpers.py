@@ -599,9 +599,16 @@ def make_features(images):
 
     # 3. G = U diag(lam) U^T. The principal coordinates are U sqrt(lam);
     #    directions with (numerically) zero variance carry no distance.
+    #    X's columns sum to zero, so G @ ones = 0; the float32 blocks leave a
+    #    little rounding there (enough to keep an N-th, pure-noise column).
+    #    Double centring, as in classical MDS, removes it.
+    gram = gram - gram.mean(axis=0) - gram.mean(axis=1)[:, None] + gram.mean()
     lam, u = np.linalg.eigh(gram)
     order = np.argsort(lam)[::-1]
     lam, u = lam[order], u[:, order]
+    # eigh may flip any axis; make each one's largest entry positive (as
+    # scikit-learn's PCA does) so that every machine learns the same map.
+    u = u * np.sign(u[np.abs(u).argmax(axis=0), np.arange(u.shape[1])])
     if not lam[0] > 0:
         raise ValueError(f"all {len(images)} covers are identical, pixel for pixel: "
                          "there is nothing to arrange")
@@ -631,9 +638,12 @@ PRESETS = {
                      decay_function="asymptotic_decay",
                      sigma_decay_function="asymptotic_decay",
                      initialization="random"),
-    # Our defaults, chosen by measuring DPQ16 on 100 to 1,000 covers
-    # (see benchmarks/README.md).
-    "default": dict(sigma=4.0, learning_rate=0.5, iterations=10000,
+    # Our defaults, chosen by measuring DPQ16 over a grid of settings and
+    # seeds (benchmarks/README.md): a smooth gaussian neighbourhood, a start
+    # from the covers' two main principal axes, and rates that shrink
+    # linearly, so the last steps only polish. Bigger grids gain from more
+    # iterations (about 50 per neuron).
+    "default": dict(sigma=4.0, learning_rate=0.5, iterations=5000,
                     neighborhood_function="gaussian", topology="rectangular",
                     decay_function="linear_decay_to_zero",
                     sigma_decay_function="linear_decay_to_one",
@@ -773,7 +783,9 @@ def train_som(data, rows, cols, *, sigma, learning_rate, iterations,
 
     checkpoints = set(np.linspace(0, iterations, min(curve_points, iterations) + 1).astype(int))
     curve = []
-    report = _progress_reporter(progress, iterations, work=iterations * rows * cols * (data.shape[1] + 20))
+    # Rough cost on a 2-core laptop: a fixed ~25 us per step plus ~1 ns per weight.
+    seconds = iterations * (2.5e-5 + 1e-9 * rows * cols * (data.shape[1] + 20))
+    report = _progress_reporter(progress, iterations, seconds)
     for t, i in enumerate(order):
         if t in checkpoints:
             curve.append((t, som.quantization_error(data)))
@@ -785,22 +797,20 @@ def train_som(data, rows, cols, *, sigma, learning_rate, iterations,
     return TrainedSom(som, np.array(steps), np.array(errors))
 
 
-_SLOW_WORK = 2e7  # about half a second of training on a 2-core laptop
-
-
-def _progress_reporter(progress, total, work):
+def _progress_reporter(progress, total, seconds):
     """A function ``report(done)`` that shows progress, or does nothing.
 
-    Whether a bar is shown depends only on the amount of work, never on the
-    clock, so notebook outputs stay the same from run to run.
+    A bar appears only when training is expected to take over half a second.
+    That depends on the estimated ``seconds``, never on the clock, so notebook
+    outputs stay the same from run to run.
     """
     if callable(progress):
         return lambda done: progress(done, total)
-    if not progress or work < _SLOW_WORK:
+    if not progress or seconds < 0.5:
         return lambda done: None
     try:
         from IPython import get_ipython
-        in_notebook = get_ipython() is not None and hasattr(get_ipython(), "kernel")
+        in_notebook = hasattr(get_ipython(), "kernel")
     except ImportError:
         in_notebook = False
     if in_notebook:
@@ -814,11 +824,49 @@ def _progress_reporter(progress, total, work):
             if done >= total:
                 bar.bar_style = "success"
         return report
+    if not sys.stderr.isatty():
+        return lambda done: None  # no progress text in logs and pipes
 
     def report(done):
         print(f"\rtraining {100 * done // total:3d}%", end="\n" if done >= total else "",
               file=sys.stderr, flush=True)
     return report
+
+
+DECAY_FUNCTIONS = ("asymptotic_decay", "linear_decay_to_zero", "inverse_decay_to_zero",
+                   "linear_decay_to_one", "inverse_decay_to_one")
+
+
+def decay_schedule(name, start, iterations):
+    """How MiniSom shrinks the learning rate or sigma over a training run.
+
+    Parameters
+    ----------
+    name : str
+        A MiniSom decay function: 'asymptotic_decay' (either rate, the 2019
+        post's), 'linear_decay_to_zero' or 'inverse_decay_to_zero' (learning
+        rate), 'linear_decay_to_one' or 'inverse_decay_to_one' (sigma).
+    start : float
+        The value at iteration 0: the initial learning rate or sigma.
+    iterations : int
+        Length of the training run (>= 1).
+
+    Returns
+    -------
+    ndarray of shape (iterations + 1,)
+        The value at iterations 0, 1, ..., iterations, computed by MiniSom's
+        own function.
+    """
+    from minisom import MiniSom
+
+    if name not in DECAY_FUNCTIONS:
+        raise ValueError(f"unknown decay function {name!r}; choose one of {DECAY_FUNCTIONS}")
+    if int(iterations) != iterations or iterations < 1:
+        raise ValueError(f"iterations must be a whole number >= 1, got {iterations}")
+    # MiniSom keeps each decay function as a method named after the option.
+    decay = getattr(MiniSom(1, 1, 1), "_" + name)
+    steps = np.arange(int(iterations) + 1)
+    return np.asarray(decay(start, steps, int(iterations)), dtype=np.float64)
 
 
 # ---------------------------------------------------------------------------
@@ -1202,6 +1250,48 @@ def save_png(image, path):
     return path
 
 
+def show_covers(images, titles=None, axes=None, width=9):
+    """Show a few covers side by side, each with an optional title.
+
+    Parameters
+    ----------
+    images : sequence of ndarray of shape (height, width, 3), uint8
+        The covers; they may differ in size.
+    titles : sequence of str, optional
+        One per cover.
+    axes : sequence of matplotlib Axes, optional
+        One per cover; a new row of axes ``width`` inches wide if not given.
+    width : float
+        Width of the new figure, in inches.
+
+    Returns
+    -------
+    list of matplotlib Axes
+    """
+    import matplotlib.pyplot as plt
+
+    images = [np.asarray(image) for image in images]
+    if not images:
+        raise ValueError("no covers to show")
+    if titles is not None and len(titles) != len(images):
+        raise ValueError(f"{len(images)} covers but {len(titles)} titles")
+    if axes is None:
+        height, cover_width = images[0].shape[:2]
+        figure_height = width / len(images) * height / cover_width + (0.5 if titles else 0.1)
+        _, axes = plt.subplots(1, len(images), figsize=(width, figure_height),
+                               layout="constrained", squeeze=False)
+        axes = axes[0]
+    axes = list(axes)
+    if len(axes) != len(images):
+        raise ValueError(f"{len(images)} covers but {len(axes)} axes")
+    for ax, image, title in zip(axes, images, titles or [None] * len(images)):
+        ax.imshow(image, interpolation="antialiased")
+        ax.set_axis_off()
+        if title:
+            ax.set_title(title, fontsize=9)
+    return axes
+
+
 # ---------------------------------------------------------------------------
 # 7. Pipeline
 # ---------------------------------------------------------------------------
@@ -1343,6 +1433,8 @@ class Explorer:
         QE, TE, DPQ16 and, for the bundled posters, same-genre neighbours.
     status : ipywidgets.HTML
         One line: what was shown, or why nothing new was shown.
+    message : str
+        The text of that line, for use from code.
     progress : ipywidgets.IntProgress
         Visible only while a training run takes longer than ``progress_delay``.
     covers : CoverSet or None
@@ -1367,6 +1459,7 @@ class Explorer:
         self.covers = self.features = self.arrangement = None
         self.generation = 0
         self.seconds = None
+        self.message = ""
         self._lock = threading.Lock()
         self._holding = 0
         self._thumbs = (None, None)  # (cell size, resized covers)
@@ -1435,7 +1528,10 @@ class Explorer:
             bundle = bundle[0]
         bundle = dict(bundle)
         n = len(self.covers.names) if self.covers is not None else 0
-        bundle["text/plain"] = (f"SOM explorer: {n} covers from {self.folder.value} "
+        folder = Path(self.folder.value).expanduser()
+        where = ("the bundled posters" if folder.resolve() == BUNDLED_COVERS.resolve()
+                 else f"'{folder}'")
+        bundle["text/plain"] = (f"SOM explorer: {n} covers from {where} "
                                 "(run the notebook in JupyterLab to use the sliders)")
         return bundle
 
@@ -1699,6 +1795,7 @@ class Explorer:
 
         colour = {"info": "#444", "error": "#b00020"}[kind]
         mark = "&#9888; " if kind == "error" else ""
+        self.message = text
         self.status.value = f'<span style="color:{colour}">{mark}{html.escape(text)}</span>'
 
 
