@@ -21,11 +21,23 @@ Inputs are validated once, at the boundary, with messages a student can act on.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import hashlib
+import http.client
+import io
+import os
+import re
 import sys
+import urllib.error
+import urllib.parse
+import urllib.request
+import warnings
+from collections import Counter
 from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
+from PIL import ExifTags, Image, ImageFile, ImageOps, UnidentifiedImageError, features
 
 REPO_DIR = Path(__file__).resolve().parent
 DATA_DIR = REPO_DIR / "data"
@@ -40,20 +52,6 @@ BUNDLED_COVERS = DATA_DIR / "covers"
 # uint8 array of shape (N, height, width, 3) and reports, by name, every file it
 # could not use. `download_original_covers` fetches the 100 covers of the 2019
 # post and checks each one against data/original_covers.sha256.
-
-import contextlib
-import hashlib
-import http.client
-import os
-import re
-import urllib.error
-import urllib.parse
-import urllib.request
-import warnings
-from collections import Counter
-from typing import NamedTuple
-
-from PIL import ExifTags, Image, ImageFile, ImageOps, UnidentifiedImageError, features
 
 COVER_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp")  # compared in lower case
 
@@ -471,15 +469,25 @@ def _fetch(name, url, timeout):
 
 
 def _write_atomically(path, data):
-    """Write ``data`` to ``path`` so that ``path`` is either complete or untouched."""
-    # Hidden temporary name in the same folder: load_covers ignores it, and
-    # os.replace within one folder swaps the whole file in at once.
-    temporary = path.with_name(f".{path.name}.part")
+    """Write the bytes ``data`` to ``path``: complete, or not at all.
+
+    The bytes go to a hidden temporary file in the same folder (load_covers
+    ignores it), and os.replace then swaps the whole file in at once, so an
+    interruption never leaves half a file behind. The folder is created if
+    needed. (Not tempfile.mkstemp: its files are private, mode 0600.)
+    """
+    import secrets
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}.part")
     try:
-        temporary.write_bytes(data)
+        with open(temporary, "xb") as handle:
+            handle.write(data)
         os.replace(temporary, path)
     finally:
         temporary.unlink(missing_ok=True)
+    return path
 
 
 # ---------------------------------------------------------------------------
@@ -1230,24 +1238,9 @@ def save_png(image, path):
     -------
     pathlib.Path
     """
-    import os
-    import secrets
-
-    from PIL import Image
-
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # open(..., "x") rather than tempfile.mkstemp: mkstemp's files are private
-    # (mode 0600), and the PNG should get the usual permissions.
-    tmp = path.parent / f".{path.name}.{secrets.token_hex(6)}.part"
-    try:
-        with open(tmp, "xb") as handle:
-            Image.fromarray(np.asarray(image, dtype=np.uint8)).save(handle, format="PNG", compress_level=1)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-    return path
+    buffer = io.BytesIO()
+    Image.fromarray(np.asarray(image, dtype=np.uint8)).save(buffer, format="PNG", compress_level=1)
+    return _write_atomically(path, buffer.getvalue())
 
 
 def show_covers(images, titles=None, axes=None, width=9):
@@ -1935,24 +1928,12 @@ def _parser():
 def _write_positions(path, names, positions):
     """Write file,row,col for every placed cover, atomically."""
     import csv
-    import io
-    import os
-    import secrets
 
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     text = io.StringIO()
     writer = csv.writer(text, lineterminator="\n")
     writer.writerow(["file", "row", "col"])
     writer.writerows([name, r, c] for name, (r, c) in zip(names, positions) if r >= 0)
-    tmp = path.parent / f".{path.name}.{secrets.token_hex(6)}.part"  # usual permissions, see save_png
-    try:
-        with open(tmp, "x", encoding="utf-8", newline="") as handle:
-            handle.write(text.getvalue())
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+    _write_atomically(path, text.getvalue().encode("utf-8"))
 
 
 def main(argv=None):
@@ -1965,17 +1946,11 @@ def main(argv=None):
     try:
         if args.border < 0:
             raise ValueError(f"--border must be >= 0, got {args.border}")
-        covers = load_covers(args.covers_dir)
-        for name, reason in covers.skipped:
-            print(f"skipped {name}: {reason}", file=sys.stderr)
-        result = arrange_covers(
-            covers, args.rows, args.cols, preset=args.preset, placement=args.placement,
-            seed=args.seed, allow_drop=args.allow_drop, progress=True, sigma=args.sigma,
-            learning_rate=args.learning_rate, iterations=args.iterations,
-            neighborhood_function=args.neighborhood)
-        for index in result.placement.dropped:
-            print(f"dropped {covers.names[index]}: no room on the "
-                  f"{result.rows}x{result.cols} grid", file=sys.stderr)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            covers, result = _run_cli(args)
+        for warning in caught:  # e.g. MiniSom's "sigma might be too high"
+            print(f"warning: {str(warning.message).strip()}", file=sys.stderr)
         if args.out:
             save_png(result.mosaic(args.border), args.out)
         if args.positions:
@@ -1986,6 +1961,22 @@ def main(argv=None):
     placed = len(covers.names) - len(result.placement.dropped)
     print(f"{placed} covers on a {result.rows}x{result.cols} grid: {format_quality(result.quality)}")
     return 0
+
+
+def _run_cli(args):
+    """Load, report skipped files, arrange and report dropped covers."""
+    covers = load_covers(args.covers_dir)
+    for name, reason in covers.skipped:
+        print(f"skipped {name}: {reason}", file=sys.stderr)
+    result = arrange_covers(
+        covers, args.rows, args.cols, preset=args.preset, placement=args.placement,
+        seed=args.seed, allow_drop=args.allow_drop, progress=True, sigma=args.sigma,
+        learning_rate=args.learning_rate, iterations=args.iterations,
+        neighborhood_function=args.neighborhood)
+    for index in result.placement.dropped:
+        print(f"dropped {covers.names[index]}: no room on the "
+              f"{result.rows}x{result.cols} grid", file=sys.stderr)
+    return covers, result
 
 
 if __name__ == "__main__":

@@ -44,6 +44,7 @@ RUNS = {
     "with_broken_file": ("good_and_broken", [*OUTPUTS, *QUICK]),
     "allow_drop": ("good", [*OUTPUTS, *QUICK, "--rows", "3", "--cols", "3", "--allow-drop",
                             "--border", "2"]),
+    "minisom_warning": ("four", [*OUTPUTS, *QUICK]),  # sigma 4 on a 2x2 grid: MiniSom warns
     # failures: each must fail on its own, with one line on stderr
     "missing_folder": ("missing", [*OUTPUTS, *QUICK]),
     "empty_folder": ("empty", [*OUTPUTS, *QUICK]),
@@ -87,6 +88,7 @@ def runs(tmp_path_factory):
         "only_broken": base / "only_broken",
     }
     folders["empty"].mkdir()
+    folders["four"] = make_covers(base / "four", n=4)
     folders["identical"] = base / "identical"
     folders["identical"].mkdir()
     for i in range(4):
@@ -234,3 +236,13 @@ def test_error_messages_say_what_is_wrong(runs):
     assert "rows and cols" in runs["rows_without_cols"].stderr
     assert "border" in runs["negative_border"].stderr
     assert "identical" in runs["identical_covers"].stderr
+
+
+def test_library_warnings_become_one_clean_line(runs):
+    """MiniSom's own warning is reported as one 'warning:' line, not a raw warnings dump."""
+    run = runs["minisom_warning"]
+    check_succeeded(run)
+    lines = run.stderr.strip().splitlines()
+    assert lines and all(line.startswith("warning: ") for line in lines), run.stderr
+    assert any("sigma" in line for line in lines)
+    assert "UserWarning" not in run.stderr and "warn(" not in run.stderr
