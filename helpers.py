@@ -1068,15 +1068,28 @@ def dpq(data, positions, p=16):
     return float(np.linalg.norm(gains(by_grid), ord=p) / best)
 
 
-def _adjacent_pairs(positions):
-    """Index pairs (i, j) of covers that sit side by side (4-neighbours)."""
+def _adjacent_pairs(positions, n_covers, what="feature rows", required=True):
+    """The placed covers and the index pairs (i, j) of covers side by side.
+
+    Checks that there is one position per cover and, if ``required``, that
+    at least two covers sit side by side.
+
+    Returns
+    -------
+    placed : ndarray of bool, one per cover (False for dropped covers)
+    pairs : ndarray of shape (n_pairs, 2), int (4-neighbours on the grid)
+    """
     positions = np.asarray(positions)
-    placed = np.flatnonzero((positions >= 0).all(axis=1))
-    index = {tuple(positions[i]): i for i in placed}
+    if len(positions) != n_covers:
+        raise ValueError(f"{n_covers} {what} but {len(positions)} positions")
+    placed = (positions >= 0).all(axis=1)
+    index = {tuple(positions[i]): i for i in np.flatnonzero(placed)}
     pairs = [(i, index[(r + dr, c + dc)])
-             for i in placed for r, c in [positions[i]] for dr, dc in ((0, 1), (1, 0))
+             for (r, c), i in index.items() for dr, dc in ((0, 1), (1, 0))
              if (r + dr, c + dc) in index]
-    return np.array(pairs, dtype=int).reshape(-1, 2)
+    if required and not pairs:
+        raise ValueError("no two covers sit side by side")
+    return placed, np.array(sorted(pairs), dtype=int).reshape(-1, 2)
 
 
 def neighbour_distance_ratio(data, positions):
@@ -1085,15 +1098,9 @@ def neighbour_distance_ratio(data, positions):
     1.0 is what a random layout gives; the lower, the better neighbours match.
     """
     data = _check_features(data)
-    positions = np.asarray(positions)
-    if len(positions) != len(data):
-        raise ValueError(f"{len(data)} feature rows but {len(positions)} positions")
-    pairs = _adjacent_pairs(positions)
-    if len(pairs) == 0:
-        raise ValueError("no two covers sit side by side")
+    placed, pairs = _adjacent_pairs(positions, len(data))
     d = np.sqrt(squared_distances(data, data))
-    placed = (positions >= 0).all(axis=1)  # dropped covers are in no pair
-    d_placed = d[np.ix_(placed, placed)]
+    d_placed = d[np.ix_(placed, placed)]  # dropped covers are in no pair
     mean_all = d_placed[~np.eye(len(d_placed), dtype=bool)].mean()
     return float(d[pairs[:, 0], pairs[:, 1]].mean() / mean_all)
 
@@ -1112,13 +1119,8 @@ def same_genre_share(genres, positions):
         ``expected`` is the share two covers drawn at random would have.
     """
     genres = np.asarray(genres)
-    positions = np.asarray(positions)
-    if len(genres) != len(positions):
-        raise ValueError(f"{len(genres)} genres but {len(positions)} positions")
-    pairs = _adjacent_pairs(positions)
-    if len(pairs) == 0:
-        raise ValueError("no two covers sit side by side")
-    placed = genres[(positions >= 0).all(axis=1)]
+    placed, pairs = _adjacent_pairs(positions, len(genres), "genres")
+    placed = genres[placed]
     counts = np.unique(placed, return_counts=True)[1]
     expected = (counts * (counts - 1)).sum() / (len(placed) * (len(placed) - 1))
     return float((genres[pairs[:, 0]] == genres[pairs[:, 1]]).mean()), float(expected)
@@ -1134,11 +1136,8 @@ def quality_report(som, data, positions, genres=None):
     sit side by side, e.g. 3 covers in the corners of a 3x3 grid) is NaN.
     """
     data = _check_features(data)
-    positions = np.asarray(positions)
-    if len(positions) != len(data):
-        raise ValueError(f"{len(data)} feature rows but {len(positions)} positions")
-    placed = int((positions >= 0).all(axis=1).sum())
-    side_by_side = len(_adjacent_pairs(positions)) > 0
+    placed, pairs = _adjacent_pairs(positions, len(data), required=False)
+    placed, side_by_side = placed.sum(), len(pairs) > 0
     nan = float("nan")
     report = {
         "quantization_error": float(som.quantization_error(data)),
