@@ -930,6 +930,17 @@ def _check_grid(rows, cols):
     return int(rows), int(cols)
 
 
+def _check_placement(n_covers, rows, cols, strategy, allow_drop):
+    """Raise a ValueError for an unknown strategy or covers that do not fit."""
+    if strategy not in PLACEMENTS:
+        raise ValueError(f"placement must be one of {PLACEMENTS}, got {strategy!r}")
+    if n_covers > rows * cols and not allow_drop:
+        fit_rows, fit_cols = grid_shape_for(n_covers)
+        raise ValueError(f"{n_covers} covers do not fit on a {rows}x{cols} grid "
+                         f"({rows * cols} cells); use at least {fit_rows}x{fit_cols}, "
+                         "or allow dropping covers")
+
+
 def place_covers(weights, data, strategy="assignment", allow_drop=False):
     """Give every cover one grid cell.
 
@@ -965,15 +976,9 @@ def place_covers(weights, data, strategy="assignment", allow_drop=False):
     if weights.ndim != 3 or weights.shape[2] != data.shape[1]:
         raise ValueError(f"weights of shape {weights.shape} do not match features with "
                          f"{data.shape[1]} columns")
-    if strategy not in PLACEMENTS:
-        raise ValueError(f"placement must be one of {PLACEMENTS}, got {strategy!r}")
     rows, cols = weights.shape[:2]
+    _check_placement(len(data), rows, cols, strategy, allow_drop)
     n_cells = rows * cols
-    if len(data) > n_cells and not allow_drop:
-        fit_rows, fit_cols = grid_shape_for(len(data))
-        raise ValueError(f"{len(data)} covers do not fit on a {rows}x{cols} grid "
-                         f"({n_cells} cells); use at least {fit_rows}x{fit_cols}, "
-                         "or allow dropping covers")
     cost = squared_distances(data, weights.reshape(n_cells, -1))
     cell_of = np.full(len(data), -1)
     if strategy == "assignment":
@@ -1357,13 +1362,8 @@ def arrange_covers(covers=BUNDLED_COVERS, rows=None, cols=None, *, preset="defau
         rows, cols = grid_shape_for(len(covers.names))
     elif rows is None or cols is None:
         raise ValueError("give both rows and cols, or neither")
-    _check_grid(rows, cols)
-    if placement not in PLACEMENTS:
-        raise ValueError(f"placement must be one of {PLACEMENTS}, got {placement!r}")
-    if len(covers.names) > rows * cols and not allow_drop:
-        fit_rows, fit_cols = grid_shape_for(len(covers.names))
-        raise ValueError(f"{len(covers.names)} covers do not fit on a {rows}x{cols} grid "
-                         f"({rows * cols} cells); use at least {fit_rows}x{fit_cols}")
+    rows, cols = _check_grid(rows, cols)
+    _check_placement(len(covers.names), rows, cols, placement, allow_drop)  # before training
     chosen = som_settings(preset, **settings)
     if features is None:
         features = make_features(covers.images)
