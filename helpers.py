@@ -1458,21 +1458,26 @@ class Explorer:
         self._umatrix_plot = None  # the U-matrix figure of the current grid size
         self._feature_cache = {}
 
-        wide = dict(description_width="8em")
-        slider = dict(continuous_update=False, style=wide, layout=w.Layout(width="24em"))
+        # Controls, the U-matrix and the figures in a 360 px column on the
+        # left, the mosaic on the right: move a slider, see the grid change.
+        # On a narrow screen the mosaic wraps below.
+        column = "360px"
+        wide = dict(description_width="8.5em")
+        full = dict(style=wide, layout=w.Layout(width="100%"))
+        slider = dict(continuous_update=False, **full)
         defaults = PRESETS["default"]
-        self.folder = w.Text(value=str(covers), description="cover folder", style=wide,
-                             layout=w.Layout(width="38em"))
+        self.folder = w.Text(value=_short_path(covers), placeholder="folder of covers",
+                             layout=w.Layout(flex="1 1 auto", width="auto"))
         self.load_button = w.Button(description="load", icon="folder-open",
-                                    tooltip="load the covers of this folder")
+                                    tooltip="load the covers of this folder",
+                                    layout=w.Layout(width="6em"))
         self.preset = w.Dropdown(options=list(PRESETS), value="default", description="preset",
-                                 style=wide, tooltip="'original' is the 2019 post's settings")
+                                 tooltip="'original' is the 2019 post's settings", **full)
         self.neighborhood = w.Dropdown(options=_NEIGHBORHOODS, description="neighbourhood",
-                                       value=defaults["neighborhood_function"], style=wide)
+                                       value=defaults["neighborhood_function"], **full)
         self.placement = w.Dropdown(options=PLACEMENTS, value="assignment",
-                                    description="placement", style=wide)
-        self.seed = w.BoundedIntText(value=42, min=0, max=2**31 - 1, description="seed",
-                                     style=wide, layout=w.Layout(width="16em"))
+                                    description="placement", **full)
+        self.seed = w.BoundedIntText(value=42, min=0, max=2**31 - 1, description="seed", **full)
         self.rows = w.IntSlider(value=10, min=1, max=20, description="rows", **slider)
         self.cols = w.IntSlider(value=10, min=1, max=20, description="columns", **slider)
         self.sigma = w.FloatSlider(value=defaults["sigma"], min=0.5, max=10.0, step=0.5,
@@ -1482,25 +1487,26 @@ class Explorer:
         self.learning_rate = w.FloatSlider(value=defaults["learning_rate"], min=0.01, max=2.0,
                                            step=0.01, description="learning rate", **slider)
         self.progress = w.IntProgress(value=0, min=0, max=1, description="training",
-                                      layout=w.Layout(visibility="hidden", width="24em"))
-        self.status = w.HTML(layout=w.Layout(min_height="1.6em"))
-        self.metrics = w.HTML(layout=w.Layout(width="360px"))
-        self.mosaic = w.Image(format="jpeg", layout=w.Layout(margin="0 12px 0 0"))
-        self.umatrix = w.Image(format="png")
+                                      style=dict(description_width="5em"),
+                                      layout=w.Layout(visibility="hidden", width="20em"))
+        self.status = w.HTML(layout=w.Layout(min_height="1.6em", flex="1 1 auto"))
+        self.metrics = w.HTML(layout=w.Layout(width="100%"))
+        self.mosaic = w.Image(format="jpeg")
+        self.umatrix = w.Image(format="png", layout=w.Layout(width="100%"))
         for control, name in ((self.mosaic, "mosaic"), (self.umatrix, "umatrix"),
                               (self.sigma, "sigma"), (self.rows, "rows"), (self.cols, "cols"),
                               (self.status, "status"), (self.metrics, "metrics"),
                               (self.progress, "progress")):
             control.add_class(f"som-explorer-{name}")  # stable hooks for browser tests
 
+        controls = w.VBox(
+            [w.HBox([self.folder, self.load_button]), self.preset, self.neighborhood,
+             self.placement, self.seed, self.rows, self.cols, self.sigma, self.iterations,
+             self.learning_rate, self.metrics, self.umatrix],
+            layout=w.Layout(width=column, min_width=column, margin="0 16px 0 0"))
         self.widget = w.VBox([
-            w.HBox([self.folder, self.load_button]),
-            w.HBox([w.VBox([self.preset, self.neighborhood, self.placement, self.seed]),
-                    w.VBox([self.rows, self.cols, self.sigma, self.iterations,
-                            self.learning_rate])],
-                   layout=w.Layout(flex_flow="row wrap")),
-            w.HBox([self.status, self.progress]),
-            w.HBox([self.mosaic, w.VBox([self.umatrix, self.metrics])],
+            w.HBox([self.status, self.progress], layout=w.Layout(width="100%")),
+            w.HBox([controls, self.mosaic],
                    layout=w.Layout(flex_flow="row wrap", align_items="flex-start")),
         ])
         self.widget.add_class("som-explorer")
@@ -1791,6 +1797,21 @@ class Explorer:
         self.status.value = f'<span style="color:{colour}">{mark}{html.escape(text)}</span>'
 
 
+def _short_path(path):
+    """``path`` relative to the working folder if that is short, else as given.
+
+    The bundled posters then read ``../data/covers`` from ``notebooks/``,
+    not a long absolute path that only exists on one machine.
+    """
+    import os
+
+    try:
+        relative = os.path.relpath(Path(path).expanduser())
+    except ValueError:  # another drive on Windows
+        return str(path)
+    return relative if relative.split(os.sep).count("..") <= 2 else str(path)
+
+
 def _one_line(error):
     """The first line of an error or warning message, without the traceback."""
     text = str(error).strip().splitlines()
@@ -1798,23 +1819,25 @@ def _one_line(error):
 
 
 def _metrics_html(quality):
-    """The quality figures as one line of HTML, with tooltips."""
+    """The quality figures as a small HTML table: name, value, what it says."""
     import html
 
-    parts = [("QE", "quantization_error", "quantization error: mean distance of a cover "
-              "to its neuron (lower: neurons fit the covers better)"),
-             ("TE", "topographic_error", "topographic error: share of covers whose two "
-              "best neurons are not neighbours (lower: smoother map)"),
-             ("DPQ16", "dpq16", "distance preservation quality (Barthel et al.): do similar "
-              "covers sit close? 1 is perfect")]
-    items = [f'<span title="{html.escape(tip)}"><b>{name}</b> {quality[key]:.3f}</span>'
-             for name, key, tip in parts]
+    rows = [("QE", f"{quality['quantization_error']:.3f}", "neurons fit the covers: lower is closer",
+             "quantization error: mean distance from a cover to its neuron"),
+            ("TE", f"{quality['topographic_error']:.3f}", "lower: a smoother map",
+             "topographic error: share of covers whose two best neurons are not neighbours"),
+            ("DPQ16", f"{quality['dpq16']:.3f}", "similar covers sit close: 1 is perfect",
+             "Distance Preservation Quality (Barthel et al. 2023), p = 16")]
     if "same_genre" in quality:
-        items.append('<span title="share of side-by-side covers with the same genre, and what '
-                     'a random layout gives"><b>same-genre neighbours</b> '
-                     f'{100 * quality["same_genre"]:.0f}% '
-                     f'(random {100 * quality["same_genre_random"]:.0f}%)</span>')
-    return " &middot; ".join(items)
+        rows.append(("same genre", f"{quality['same_genre']:.0%}",
+                     f"of side-by-side covers (random: {quality['same_genre_random']:.0%})",
+                     "share of side-by-side covers with the same genre (data/covers.csv)"))
+    cells = "".join(
+        f'<tr title="{html.escape(tip)}"><td style="padding:0 8px 0 0"><b>{name}</b></td>'
+        f'<td style="padding:0 8px 0 0;text-align:right">{value}</td>'
+        f'<td style="color:#666">{html.escape(note)}</td></tr>'
+        for name, value, note, tip in rows)
+    return f'<table style="line-height:1.5;margin:4px 0">{cells}</table>'
 
 
 class _UMatrixPlot:

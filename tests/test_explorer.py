@@ -66,7 +66,7 @@ def test_first_picture_at_the_smallest_grid_that_fits(explorer):
     assert bytes(explorer.mosaic.value).startswith(JPEG_MAGIC)
     assert bytes(explorer.umatrix.value).startswith(PNG_MAGIC)
     for name in ("QE", "TE", "DPQ16"):
-        assert f"<b>{name}</b>" in explorer.metrics.value
+        assert f"<b>{name}</b>" in explorer.metrics.value  # one table row each
     assert "16 covers on a 4x4 grid" in explorer.status.value
     assert explorer.seconds is not None and explorer.seconds > 0
     assert explorer.progress.layout.visibility == "hidden"
