@@ -1381,7 +1381,7 @@ def arrange_covers(covers=BUNDLED_COVERS, rows=None, cols=None, *, preset="defau
 # The explorer puts the whole pipeline behind sliders, so students can see
 # what each setting does to the map. Every change re-trains and redraws. The
 # features are made once per folder and reused, so an update costs one
-# training run (about half a second at the default settings on 100 covers).
+# training run (well under a second at the default settings on 100 covers).
 # Each update gets a number (its generation); a result whose number is no
 # longer the newest is thrown away, so a late result never hides a newer one.
 # Anything that goes wrong becomes one line in the status area, and the last
@@ -1400,7 +1400,9 @@ class Explorer:
     Attributes
     ----------
     widget : ipywidgets.VBox
-        The whole explorer, ready to display.
+        The whole explorer, ready to display. It has the CSS class
+        ``som-explorer``, and each control and output below the class
+        ``som-explorer-<attribute>`` (with ``-`` for ``_``), for tests and styling.
     folder : ipywidgets.Text
         Path of the cover folder; press ``load_button`` to load it.
     load_button : ipywidgets.Button
@@ -1493,11 +1495,10 @@ class Explorer:
         self.metrics = w.HTML(layout=w.Layout(width="100%"))
         self.mosaic = w.Image(format="jpeg")
         self.umatrix = w.Image(format="png", layout=w.Layout(width="100%"))
-        for control, name in ((self.mosaic, "mosaic"), (self.umatrix, "umatrix"),
-                              (self.sigma, "sigma"), (self.rows, "rows"), (self.cols, "cols"),
-                              (self.status, "status"), (self.metrics, "metrics"),
-                              (self.progress, "progress")):
-            control.add_class(f"som-explorer-{name}")  # stable hooks for browser tests
+        for name in ("folder", "load_button", "preset", "neighborhood", "placement", "seed",
+                     "rows", "cols", "sigma", "iterations", "learning_rate", "progress",
+                     "status", "metrics", "mosaic", "umatrix"):  # stable hooks for tests
+            getattr(self, name).add_class("som-explorer-" + name.replace("_", "-"))
 
         controls = w.VBox(
             [w.HBox([self.folder, self.load_button]), self.preset, self.neighborhood,
@@ -1677,6 +1678,10 @@ class Explorer:
 
         settings = dict(settings)
         rows, cols = settings.pop("rows"), settings.pop("cols")
+        n = len(self.covers.names)
+        if rows * cols < n:  # said here without "allow dropping", which has no control
+            raise ValueError(f"{n} covers do not fit on a {rows}x{cols} grid ({rows * cols} "
+                             "cells); use at least %dx%d" % grid_shape_for(n))
         failure = None
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
@@ -1716,9 +1721,9 @@ class Explorer:
         with self._lock:
             if generation != self.generation:
                 return False
-            arrangement, mosaic_png, umatrix_png = result
+            arrangement, mosaic_jpeg, umatrix_png = result
             self.arrangement = arrangement
-            self.mosaic.value = mosaic_png
+            self.mosaic.value = mosaic_jpeg
             self.umatrix.value = umatrix_png
             self.metrics.value = _metrics_html(arrangement.quality)
             if started is not None:
@@ -1758,7 +1763,9 @@ class Explorer:
 
     def _umatrix_png(self, arrangement):
         """The U-matrix (``som.distance_map()``) as a PNG with title and colour bar."""
-        distances = arrangement.trained.som.distance_map(scaling="mean")  # largest is 1
+        with np.errstate(divide="ignore", invalid="ignore"):  # all weights equal: 0 / 0
+            distances = arrangement.trained.som.distance_map(scaling="mean")  # largest is 1
+        distances = np.nan_to_num(distances)
         if self._umatrix_plot is None or self._umatrix_plot.shape != distances.shape:
             self._umatrix_plot = _UMatrixPlot(*distances.shape)
         return self._umatrix_plot.png(distances)
@@ -1779,6 +1786,8 @@ class Explorer:
                     return
                 bar.max = total
                 bar.layout.visibility = "visible"
+                self._say(f"training {total} iterations on a {self.rows.value}x"
+                          f"{self.cols.value} grid ...")
             bar.value = done
         return report
 
@@ -1809,7 +1818,7 @@ def _short_path(path):
         relative = os.path.relpath(Path(path).expanduser())
     except ValueError:  # another drive on Windows
         return str(path)
-    return relative if relative.split(os.sep).count("..") <= 2 else str(path)
+    return relative if relative.split(os.sep).count("..") <= 1 else str(path)
 
 
 def _one_line(error):

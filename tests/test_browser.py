@@ -224,3 +224,18 @@ def test_a_slider_moved_with_the_keyboard_redraws_the_mosaic(browser_page, lab):
     _wait_for_new_mosaic(page, after_right)
     assert float(sigma.locator(".widget-readout").inner_text()) == float(start_value)
     assert re.search(r"\d+ covers on a \d+x\d+ grid", page.locator(".som-explorer-status").inner_text())
+
+    # A long training (End: the most iterations) shows the progress bar, then hides it.
+    progress = page.locator(".som-explorer-progress")
+    assert progress.evaluate("e => getComputedStyle(e).visibility") == "hidden"
+    before = _mosaic_src(page)
+    page.locator(".som-explorer-iterations .noUi-handle").focus()
+    page.keyboard.press("End")
+    page.wait_for_function(
+        "() => getComputedStyle(document.querySelector('.som-explorer-progress')).visibility"
+        " === 'visible'", timeout=TIMEOUT_MS)
+    explorer.screenshot(path=ARTIFACTS / "explorer_training.png")
+    _wait_for_new_mosaic(page, before)
+    page.wait_for_function(
+        "() => getComputedStyle(document.querySelector('.som-explorer-progress')).visibility"
+        " === 'hidden'", timeout=TIMEOUT_MS)

@@ -110,6 +110,7 @@ def test_a_grid_too_small_gives_a_message_and_keeps_the_picture(explorer):
     shown, arrangement = _shown(explorer), explorer.arrangement
     explorer.rows.value = 2  # 2x4 = 8 cells for 16 covers
     assert "do not fit on a 2x4 grid" in explorer.status.value
+    assert explorer.message.startswith("16 covers do not fit on a 2x4 grid")
     assert "&#9888;" in explorer.status.value
     assert "Traceback" not in explorer.status.value
     assert _shown(explorer) == shown and explorer.arrangement is arrangement
@@ -257,8 +258,12 @@ def test_the_progress_bar_shows_while_training_and_hides_after(covers_dir):
     seen = []
     ex.progress.layout.observe(lambda change: seen.append(change["new"]), names="visibility")
     ex.progress.observe(lambda change: seen.append(change["new"]), names="value")
+    said = []
+    ex.status.observe(lambda change: said.append(change["new"]), names="value")
     ex.iterations.value = 1000
     assert "visible" in seen and seen[-1] == 0
+    assert any("training 1000 iterations on a 4x4 grid" in text for text in said)
+    assert "16 covers on a 4x4 grid" in ex.message
     assert any(isinstance(v, int) and v > 0 for v in seen)
     assert ex.progress.layout.visibility == "hidden"
 
