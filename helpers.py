@@ -758,6 +758,11 @@ def train_som(data, rows, cols, *, sigma, learning_rate, iterations,
     Returns
     -------
     TrainedSom
+
+    Raises
+    ------
+    ValueError
+        For invalid settings, or when training diverges.
     """
     from minisom import MiniSom
 
@@ -794,13 +799,19 @@ def train_som(data, rows, cols, *, sigma, learning_rate, iterations,
     # Rough cost on a 2-core laptop: a fixed ~25 us per step plus ~1 ns per weight.
     seconds = iterations * (2.5e-5 + 1e-9 * rows * cols * (data.shape[1] + 20))
     report = _progress_reporter(progress, iterations, seconds)
-    for t, i in enumerate(order):
-        if t in checkpoints:
-            curve.append((t, som.quantization_error(data)))
-            report(t)
-        som.update(data[i], som.winner(data[i]), t, iterations)
-    curve.append((iterations, som.quantization_error(data)))
+    # A too-large learning rate (or mexican_hat's negative neighbours) can make
+    # the weights grow without bound; we check for that once, at the end.
+    with np.errstate(over="ignore", invalid="ignore"):
+        for t, i in enumerate(order):
+            if t in checkpoints:
+                curve.append((t, som.quantization_error(data)))
+                report(t)
+            som.update(data[i], som.winner(data[i]), t, iterations)
+        curve.append((iterations, som.quantization_error(data)))
     report(iterations)
+    if not np.isfinite(som.get_weights()).all():
+        raise ValueError("training diverged: the weights grew without bound; "
+                         "lower the learning rate or choose another neighbourhood function")
     steps, errors = zip(*curve)
     return TrainedSom(som, np.array(steps), np.array(errors))
 
@@ -937,8 +948,7 @@ def _check_placement(n_covers, rows, cols, strategy, allow_drop):
     if n_covers > rows * cols and not allow_drop:
         fit_rows, fit_cols = grid_shape_for(n_covers)
         raise ValueError(f"{n_covers} covers do not fit on a {rows}x{cols} grid "
-                         f"({rows * cols} cells); use at least {fit_rows}x{fit_cols}, "
-                         "or allow dropping covers")
+                         f"({rows * cols} cells); use at least {fit_rows}x{fit_cols}")
 
 
 def place_covers(weights, data, strategy="assignment", allow_drop=False):
@@ -1668,36 +1678,19 @@ class Explorer:
     def _compute(self, settings, generation, started):
         """Train, place, measure and draw; returns what :meth:`_show` needs.
 
-        Warnings are turned into a ValueError, so the settings are refused
-        and the last good picture stays: numpy's overflow warnings mean the
-        training diverged (weights grew without bound, as mexican_hat does
-        at the default learning rate); MiniSom's own warnings are advice,
-        for example sigma not a whole number with triangle or bubble.
+        Invalid settings and a diverging training raise a ValueError (from
+        :func:`arrange_covers`). Warnings are turned into one too, so the
+        settings are refused and the last good picture stays: MiniSom's
+        warnings are advice, for example sigma not a whole number with
+        triangle or bubble.
         """
-        import warnings
-
         settings = dict(settings)
         rows, cols = settings.pop("rows"), settings.pop("cols")
-        n = len(self.covers.names)
-        if rows * cols < n:  # said here without "allow dropping", which has no control
-            raise ValueError(f"{n} covers do not fit on a {rows}x{cols} grid ({rows * cols} "
-                             "cells); use at least %dx%d" % grid_shape_for(n))
-        failure = None
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            try:
-                arrangement = arrange_covers(self.covers, rows, cols, features=self.features,
-                                             progress=self._reporter(generation, started),
-                                             **settings)
-            except Exception as error:  # re-raised below, unless divergence explains it
-                failure = error
-        if any(issubclass(w.category, RuntimeWarning)
-               and ("overflow" in str(w.message) or "invalid value" in str(w.message))
-               for w in caught):
-            raise ValueError("training diverged: the neurons' weights grew without bound; "
-                             "try a smaller learning rate or sigma")
-        if failure is not None:
-            raise failure
+            arrangement = arrange_covers(self.covers, rows, cols, features=self.features,
+                                         progress=self._reporter(generation, started),
+                                         **settings)
         if caught:
             first = caught[0]
             source = ("MiniSom" if Path(first.filename).stem == "minisom"

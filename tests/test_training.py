@@ -242,3 +242,14 @@ def test_unknown_preset():
 def test_unknown_setting():
     with pytest.raises(ValueError, match=r"unknown setting\(s\) \['sigmaa'\]"):
         helpers.som_settings("default", sigmaa=2)
+
+
+def test_diverging_training_raises_a_clear_error_without_numpy_warnings(data):
+    """Steps far beyond the target (triangle, big sigma, learning rate 2) blow the weights up."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # numpy's overflow warnings must not escape
+        with pytest.raises(ValueError, match="training diverged"):
+            helpers.train_som(data, 6, 6, sigma=7, learning_rate=2.0, iterations=2000,
+                              neighborhood_function="triangle", initialization="samples")
