@@ -16,7 +16,9 @@ File names (``poster_000.jpg``...) are in a shuffled order and do not reveal
 the genre: the SOM has to discover it.
 
 Determinism: every random draw comes from ``np.random.default_rng([seed, i])``
-for poster ``i`` (the catalogue uses ``np.random.default_rng([seed])``). Text
+for poster ``i`` (the catalogue uses ``np.random.default_rng([seed, CATALOGUE_STREAM])``,
+not ``default_rng(seed)``: that is the generator a student would pick for a
+"random" layout, and its permutation would then sort the posters by genre). Text
 is drawn with the 5 x 7 bitmap font defined below, not with a system or
 FreeType font, because font rasterisation differs between FreeType versions.
 (``ImageFont.load_default(size=...)`` does work offline with Pillow >= 10.1,
@@ -176,6 +178,9 @@ def make_title(genre: str, rng: np.random.Generator, decks: dict) -> str:
     return f"{adjective} {noun} {rng.integers(2, 4)}"
 
 
+CATALOGUE_STREAM = 10**6  # far from any poster index: its own random stream
+
+
 def catalogue(n: int = DEFAULT_N, seed: int = DEFAULT_SEED) -> list[dict]:
     """The catalogue rows (file, title, genre, variant, motif) without drawing anything.
 
@@ -184,7 +189,7 @@ def catalogue(n: int = DEFAULT_N, seed: int = DEFAULT_SEED) -> list[dict]:
     Titles are unique (also ignoring "THE", "OF" and sequel numbers).
     """
     _check_args(n, seed)
-    rng = np.random.default_rng([seed])
+    rng = np.random.default_rng([seed, CATALOGUE_STREAM])
     genres = [GENRES[i % len(GENRES)] for i in range(n)]
     genres = [genres[i] for i in rng.permutation(n)]
     decks = {g: [_deck(words, rng) for words in WORDS[g]] for g in GENRES}

@@ -72,6 +72,20 @@ def test_file_names_do_not_reveal_the_genre(gen):
         assert not any(g in f.name for g in gen.GENRES)
 
 
+@pytest.mark.parametrize("seed", [0, 1, 7, 42, 123])
+def test_a_students_random_layout_is_not_sorted_by_genre(genres, seed):
+    """The file order must not line up with common seeds: a 'random' 10x10 layout
+    made with default_rng(seed).permutation stays near the random same-genre share."""
+    order = np.random.default_rng(seed).permutation(100)
+    cell_holds = genres[order]              # cell k holds cover order[k]
+    cover_at = np.empty_like(genres)
+    cover_at[order] = genres                # cover i goes to cell order[i]
+    for layout in (cell_holds, cover_at):
+        grid = layout.reshape(10, 10)
+        same = np.concatenate([(grid[:, 1:] == grid[:, :-1]).ravel(), (grid[1:] == grid[:-1]).ravel()])
+        assert same.mean() < 0.25, f"seed {seed}: {same.mean():.0%} of neighbours share a genre"
+
+
 def test_no_temporary_files_left_behind():
     candidates = list(COVERS.iterdir()) + list(DATA.iterdir())
     leftovers = [p.name for p in candidates if p.name.endswith(".tmp")]
