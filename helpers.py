@@ -800,7 +800,8 @@ def train_som(data, rows, cols, *, sigma, learning_rate, iterations,
     seconds = iterations * (2.5e-5 + 1e-9 * rows * cols * (data.shape[1] + 20))
     report = _progress_reporter(progress, iterations, seconds)
     # A too-large learning rate (or mexican_hat's negative neighbours) can make
-    # the weights grow without bound; we check for that once, at the end.
+    # the weights grow without bound; we check for that once, at the end:
+    # healthy weights stay among the covers, never 100 times further out.
     with np.errstate(over="ignore", invalid="ignore"):
         for t, i in enumerate(order):
             if t in checkpoints:
@@ -809,7 +810,8 @@ def train_som(data, rows, cols, *, sigma, learning_rate, iterations,
             som.update(data[i], som.winner(data[i]), t, iterations)
         curve.append((iterations, som.quantization_error(data)))
     report(iterations)
-    if not np.isfinite(som.get_weights()).all():
+    weights = som.get_weights()
+    if not (np.isfinite(weights).all() and np.abs(weights).max() <= 100 * max(np.abs(data).max(), 1.0)):
         raise ValueError("training diverged: the weights grew without bound; "
                          "lower the learning rate or choose another neighbourhood function")
     steps, errors = zip(*curve)

@@ -83,7 +83,7 @@ def test_all_sliders_update_only_on_release(explorer):
 
 @pytest.mark.parametrize("control, value", [
     ("sigma", 1.0), ("learning_rate", 0.05), ("seed", 7), ("iterations", 300),
-    ("neighborhood", "mexican_hat"),
+    ("neighborhood", "bubble"),
 ])
 def test_a_change_retrains_and_redraws(explorer, control, value):
     mosaic, umatrix, metrics = _shown(explorer)

@@ -253,3 +253,13 @@ def test_diverging_training_raises_a_clear_error_without_numpy_warnings(data):
         with pytest.raises(ValueError, match="training diverged"):
             helpers.train_som(data, 6, 6, sigma=7, learning_rate=2.0, iterations=2000,
                               neighborhood_function="triangle", initialization="samples")
+
+
+def test_runaway_neurons_count_as_divergence_even_when_finite():
+    """mexican_hat at the default learning rate pushes unused neurons far out (about 1e170,
+    still finite): placement would then overflow, so training must say it diverged."""
+    runaway = np.random.default_rng(0).normal(size=(100, 30))
+    with pytest.raises(ValueError, match="training diverged"):
+        helpers.train_som(runaway, 10, 10, **helpers.som_settings("default", neighborhood_function="mexican_hat"))
+    # the same data with a gaussian neighbourhood trains normally
+    helpers.train_som(runaway, 10, 10, **helpers.som_settings("default"))
