@@ -22,12 +22,17 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import csv
 import hashlib
+import html
 import http.client
 import io
 import os
 import re
+import secrets
 import sys
+import threading
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -476,8 +481,6 @@ def _write_atomically(path, data):
     interruption never leaves half a file behind. The folder is created if
     needed. (Not tempfile.mkstemp: its files are private, mode 0600.)
     """
-    import secrets
-
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}.part")
@@ -1328,8 +1331,6 @@ def read_genres(names, catalogue=DATA_DIR / "covers.csv"):
     Returns None when any of ``names`` is not in the catalogue (for example
     for your own covers), since there is no ground truth to compare with.
     """
-    import csv
-
     catalogue = Path(catalogue)
     if not catalogue.exists():
         return None
@@ -1456,8 +1457,6 @@ class Explorer:
     """
 
     def __init__(self, covers=BUNDLED_COVERS, *, display_width=600, progress_delay=0.5):
-        import threading
-
         import ipywidgets as w
 
         self.display_width = int(display_width)
@@ -1590,8 +1589,6 @@ class Explorer:
 
     def _features_for(self, covers):
         """Features of these covers, made once and then reused."""
-        import hashlib
-
         pixels = np.ascontiguousarray(covers.images)
         key = (pixels.shape, hashlib.blake2b(memoryview(pixels).cast("B"), digest_size=16).digest())
         if key not in self._feature_cache:
@@ -1618,8 +1615,6 @@ class Explorer:
 
     def _hold(self):
         """A context manager: control changes inside it do not update."""
-        import contextlib
-
         @contextlib.contextmanager
         def hold():
             self._holding += 1
@@ -1654,8 +1649,6 @@ class Explorer:
             refused (the message is in ``status``, the old picture stays) or
             a newer update started meanwhile.
         """
-        import time
-
         if self.covers is None:
             self._say("no covers loaded yet: choose a folder and press 'load'", "error")
             return False
@@ -1711,8 +1704,6 @@ class Explorer:
             False if ``generation`` is no longer the newest (the result is
             discarded and the display is left alone).
         """
-        import time
-
         with self._lock:
             if generation != self.generation:
                 return False
@@ -1737,10 +1728,6 @@ class Explorer:
         PNG: the covers are photos, and a 600 px mosaic is then about ten
         times smaller and quicker to encode and send.
         """
-        import io
-
-        from PIL import Image
-
         border = 2
         images = arrangement.covers.images
         height, width = images.shape[1:3]
@@ -1769,8 +1756,6 @@ class Explorer:
 
     def _reporter(self, generation, started):
         """A ``progress(done, total)`` callable that shows the bar after a delay."""
-        import time
-
         bar = self.progress
 
         def report(done, total):
@@ -1793,8 +1778,6 @@ class Explorer:
 
     def _say(self, text, kind="info"):
         """Put one line in the status area; kind is 'info' or 'error'."""
-        import html
-
         colour = {"info": "#444", "error": "#b00020"}[kind]
         mark = "&#9888; " if kind == "error" else ""
         self.message = text
@@ -1807,8 +1790,6 @@ def _short_path(path):
     The bundled posters then read ``../data/covers`` from ``notebooks/``,
     not a long absolute path that only exists on one machine.
     """
-    import os
-
     try:
         relative = os.path.relpath(Path(path).expanduser())
     except ValueError:  # another drive on Windows
@@ -1824,8 +1805,6 @@ def _one_line(error):
 
 def _metrics_html(quality):
     """The quality figures as a small HTML table: name, value, what it says."""
-    import html
-
     rows = [("QE", f"{quality['quantization_error']:.3f}", "neurons fit the covers: lower is closer",
              "quantization error: mean distance from a cover to its neuron"),
             ("TE", f"{quality['topographic_error']:.3f}", "lower: a smoother map",
@@ -1881,10 +1860,6 @@ class _UMatrixPlot:
 
     def png(self, distances):
         """PNG bytes of the figure showing ``distances`` (rows x cols, 0 to 1)."""
-        import io
-
-        from PIL import Image
-
         self.image.set_data(distances)
         self.canvas.restore_region(self.background)
         self.axes.draw_artist(self.image)
@@ -1953,8 +1928,6 @@ def _parser():
 
 def _write_positions(path, names, positions):
     """Write file,row,col for every placed cover, atomically."""
-    import csv
-
     text = io.StringIO()
     writer = csv.writer(text, lineterminator="\n")
     writer.writerow(["file", "row", "col"])
