@@ -1515,7 +1515,8 @@ class Explorer:
             [w.HBox([self.folder, self.load_button]), self.preset, self.neighborhood,
              self.placement, self.seed, self.rows, self.cols, self.sigma, self.iterations,
              self.learning_rate, self.metrics, self.umatrix],
-            layout=w.Layout(width=column, min_width=column, margin="0 16px 0 0"))
+            layout=w.Layout(width=column, min_width=column, margin="0 16px 0 0",
+                            overflow="visible"))  # no clipped dropdown edges
         self.widget = w.VBox([
             w.HBox([self.status, self.progress], layout=w.Layout(width="100%")),
             w.HBox([controls, self.mosaic],
