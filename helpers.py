@@ -31,7 +31,6 @@ import os
 import re
 import secrets
 import sys
-import threading
 import time
 import urllib.error
 import urllib.parse
@@ -661,6 +660,7 @@ PRESETS = {
                     initialization="pca"),
 }
 INITIALIZATIONS = ("random", "samples", "pca")
+NEIGHBORHOODS = ("gaussian", "triangle", "bubble", "mexican_hat")  # MiniSom's names
 
 
 def som_settings(preset="default", **overrides):
@@ -707,6 +707,13 @@ class TrainedSom(NamedTuple):
     curve_errors: np.ndarray
 
 
+def _whole_number(name, value):
+    """``value`` as an int, or a ValueError if it is not a whole number >= 1."""
+    if not (np.isfinite(value) and value >= 1 and int(value) == value):
+        raise ValueError(f"{name} must be a whole number >= 1, got {value}")
+    return int(value)
+
+
 def _check_features(data):
     data = np.asarray(data, dtype=np.float64)
     if data.ndim != 2 or len(data) == 0:
@@ -749,7 +756,8 @@ def train_som(data, rows, cols, *, sigma, learning_rate, iterations,
     initialization : {'pca', 'random', 'samples'}
         'random' keeps MiniSom's random initial weights (as in the 2019 post),
         'samples' starts every neuron at a random cover, 'pca' spreads the
-        neurons over the plane of the two main principal axes.
+        neurons over the plane of the two main principal axes (on a grid
+        with one row or column, or with one feature, 'samples' is used).
     random_seed : int
         Same seed, same map.
     progress : bool or callable, optional
@@ -771,17 +779,14 @@ def train_som(data, rows, cols, *, sigma, learning_rate, iterations,
 
     data = _check_features(data)
     rows, cols = _check_grid(rows, cols)
-    if not sigma > 0:
-        raise ValueError(f"sigma must be > 0, got {sigma}")
-    if not learning_rate > 0:
-        raise ValueError(f"learning_rate must be > 0, got {learning_rate}")
-    if not (np.isfinite(iterations) and iterations >= 1 and int(iterations) == iterations):
-        raise ValueError(f"iterations must be a whole number >= 1, got {iterations}")
+    for name, value in (("sigma", sigma), ("learning_rate", learning_rate)):
+        if not (np.isfinite(value) and value > 0):
+            raise ValueError(f"{name} must be a finite number > 0, got {value}")
+    iterations = _whole_number("iterations", iterations)
     if initialization not in INITIALIZATIONS:
         raise ValueError(f"initialization must be one of {INITIALIZATIONS}, got {initialization!r}")
     if initialization == "pca" and (data.shape[1] < 2 or min(rows, cols) < 2):
         initialization = "samples"  # PCA needs two features and a 2-D grid
-    iterations = int(iterations)
 
     som = MiniSom(rows, cols, data.shape[1], sigma=sigma, learning_rate=learning_rate,
                   neighborhood_function=neighborhood_function, topology=topology,
@@ -885,12 +890,11 @@ def decay_schedule(name, start, iterations):
 
     if name not in DECAY_FUNCTIONS:
         raise ValueError(f"unknown decay function {name!r}; choose one of {DECAY_FUNCTIONS}")
-    if int(iterations) != iterations or iterations < 1:
-        raise ValueError(f"iterations must be a whole number >= 1, got {iterations}")
+    iterations = _whole_number("iterations", iterations)
     # MiniSom keeps each decay function as a method named after the option.
     decay = getattr(MiniSom(1, 1, 1), "_" + name)
-    steps = np.arange(int(iterations) + 1)
-    return np.asarray(decay(start, steps, int(iterations)), dtype=np.float64)
+    steps = np.arange(iterations + 1)
+    return np.asarray(decay(start, steps, iterations), dtype=np.float64)
 
 
 # ---------------------------------------------------------------------------
@@ -940,10 +944,7 @@ def grid_shape_for(n_covers):
 
 
 def _check_grid(rows, cols):
-    for name, value in (("rows", rows), ("cols", cols)):
-        if not (np.isfinite(value) and value >= 1 and int(value) == value):
-            raise ValueError(f"{name} must be a whole number >= 1, got {value}")
-    return int(rows), int(cols)
+    return _whole_number("rows", rows), _whole_number("cols", cols)
 
 
 def _check_placement(n_covers, rows, cols, strategy, allow_drop):
@@ -1038,6 +1039,27 @@ def squared_distances(a, b):
 # to it as its truly most similar covers. 1 is perfect; random is much lower.
 
 
+def _check_positions(positions, n_covers, what="feature rows", rows=None, cols=None):
+    """Check (row, col) positions of covers; returns them and which are placed.
+
+    One position per cover; (-1, -1) marks a dropped cover. No two placed
+    covers may share a cell, and with ``rows``/``cols`` every cell must be
+    inside the grid.
+    """
+    positions = np.asarray(positions)
+    if positions.ndim != 2 or positions.shape[1] != 2:
+        raise ValueError(f"positions must be (row, col) pairs, got an array of shape {positions.shape}")
+    if len(positions) != n_covers:
+        raise ValueError(f"{n_covers} {what} but {len(positions)} positions")
+    placed = (positions >= 0).all(axis=1)
+    cells = positions[placed]
+    if len(np.unique(cells, axis=0)) < len(cells):
+        raise ValueError("two covers have the same position: each cell holds at most one cover")
+    if rows is not None and len(cells) and ((cells[:, 0] >= rows) | (cells[:, 1] >= cols)).any():
+        raise ValueError(f"a position lies outside the {rows}x{cols} grid")
+    return positions, placed
+
+
 def dpq(data, positions, p=16):
     """Distance Preservation Quality DPQ_p of a grid arrangement.
 
@@ -1061,10 +1083,7 @@ def dpq(data, positions, p=16):
     float in [0, 1]
     """
     data = _check_features(data)
-    positions = np.asarray(positions)
-    if len(positions) != len(data):
-        raise ValueError(f"{len(data)} feature rows but {len(positions)} positions")
-    placed = (positions >= 0).all(axis=1)
+    positions, placed = _check_positions(positions, len(data))
     data, positions = data[placed], positions[placed].astype(np.float64)
     n = len(data)
     if n < 2:
@@ -1099,10 +1118,7 @@ def _adjacent_pairs(positions, n_covers, what="feature rows", required=True):
     placed : ndarray of bool, one per cover (False for dropped covers)
     pairs : ndarray of shape (n_pairs, 2), int (4-neighbours on the grid)
     """
-    positions = np.asarray(positions)
-    if len(positions) != n_covers:
-        raise ValueError(f"{n_covers} {what} but {len(positions)} positions")
-    placed = (positions >= 0).all(axis=1)
+    positions, placed = _check_positions(positions, n_covers, what)
     index = {tuple(positions[i]): i for i in np.flatnonzero(placed)}
     pairs = [(i, index[(r + dr, c + dc)])
              for (r, c), i in index.items() for dr, dc in ((0, 1), (1, 0))
@@ -1151,8 +1167,8 @@ def quality_report(som, data, positions, genres=None):
 
     Keys: 'quantization_error', 'topographic_error', 'dpq16',
     'neighbour_ratio', and with genres also 'same_genre' and
-    'same_genre_random'. A figure the layout does not define (DPQ with
-    fewer than two placed covers, the neighbour figures when no two covers
+    'same_genre_random'. A figure the layout does not define (the
+    topographic error of a 1x1 map, DPQ with fewer than two placed covers, the neighbour figures when no two covers
     sit side by side, e.g. 3 covers in the corners of a 3x3 grid) is NaN.
     """
     data = _check_features(data)
@@ -1161,7 +1177,8 @@ def quality_report(som, data, positions, genres=None):
     nan = float("nan")
     report = {
         "quantization_error": float(som.quantization_error(data)),
-        "topographic_error": float(som.topographic_error(data)) if som.get_weights().shape[:2] != (1, 1) else 0.0,
+        # a 1x1 map has no second-best neuron: topographic error is undefined
+        "topographic_error": float(som.topographic_error(data)) if som.get_weights().shape[:2] != (1, 1) else nan,
         "dpq16": dpq(data, positions, p=16) if placed >= 2 else nan,
         "neighbour_ratio": neighbour_distance_ratio(data, positions) if side_by_side else nan,
     }
@@ -1207,10 +1224,8 @@ def make_mosaic(images, positions, rows, cols, border=0, background=255):
     ndarray of shape (rows*(height+border)-border, cols*(width+border)-border, 3), uint8
     """
     images = np.asarray(images)
-    positions = np.asarray(positions)
-    if len(images) != len(positions):
-        raise ValueError(f"{len(images)} images but {len(positions)} positions")
     rows, cols = _check_grid(rows, cols)
+    positions, _ = _check_positions(positions, len(images), "images", rows, cols)
     h, w = images.shape[1:3]
     mosaic = np.full((rows * (h + border) - border, cols * (w + border) - border, 3),
                      background, dtype=np.uint8)
@@ -1400,9 +1415,6 @@ def arrange_covers(covers=BUNDLED_COVERS, rows=None, cols=None, *, preset="defau
 # Anything that goes wrong becomes one line in the status area, and the last
 # good picture stays.
 
-_NEIGHBORHOODS = ("gaussian", "triangle", "bubble", "mexican_hat")
-
-
 class Explorer:
     """Sliders and dropdowns over :func:`arrange_covers`, with live pictures.
 
@@ -1465,7 +1477,6 @@ class Explorer:
         self.generation = 0
         self.seconds = None
         self.message = ""
-        self._lock = threading.Lock()
         self._holding = 0
         self._thumbs = (None, None)  # (cell size, resized covers)
         self._umatrix_plot = None  # the U-matrix figure of the current grid size
@@ -1486,7 +1497,7 @@ class Explorer:
                                     layout=w.Layout(width="6em"))
         self.preset = w.Dropdown(options=list(PRESETS), value="default", description="preset",
                                  tooltip="'original' is the 2019 post's settings", **full)
-        self.neighborhood = w.Dropdown(options=_NEIGHBORHOODS, description="neighbourhood",
+        self.neighborhood = w.Dropdown(options=NEIGHBORHOODS, description="neighbourhood",
                                        value=defaults["neighborhood_function"], **full)
         self.placement = w.Dropdown(options=PLACEMENTS, value="assignment",
                                     description="placement", **full)
@@ -1561,7 +1572,9 @@ class Explorer:
         bool
             True if the folder was loaded (and an update was run). On an
             error the message goes to the status area and the previous
-            covers and picture stay.
+            covers and picture stay. If the first map of the new covers
+            cannot be made, the pictures are cleared rather than left
+            showing the previous folder.
         """
         if folder is not None:
             with self._hold():
@@ -1585,7 +1598,14 @@ class Explorer:
             for slider, fit in ((self.rows, rows), (self.cols, cols)):
                 slider.max = max(20, 2 * fit)
                 slider.value = fit
-        self.update()
+            # MiniSom warns about a sigma wider than the grid (a few covers
+            # on a tiny grid): start such a folder with one that fits.
+            widest = np.floor(2 * np.hypot(rows, cols)) / 2
+            self.sigma.value = min(self.sigma.value, widest)
+        if not self.update():
+            self.arrangement = None
+            self.mosaic.value = self.umatrix.value = b""
+            self.metrics.value = ""
         return True
 
     def _features_for(self, covers):
@@ -1614,16 +1634,14 @@ class Explorer:
             self.neighborhood.value = values["neighborhood_function"]
         self.update()
 
+    @contextlib.contextmanager
     def _hold(self):
-        """A context manager: control changes inside it do not update."""
-        @contextlib.contextmanager
-        def hold():
-            self._holding += 1
-            try:
-                yield
-            finally:
-                self._holding -= 1
-        return hold()
+        """Control changes inside ``with self._hold():`` do not update."""
+        self._holding += 1
+        try:
+            yield
+        finally:
+            self._holding -= 1
 
     def settings(self):
         """The current values of the controls, as keyword arguments of arrange_covers.
@@ -1667,9 +1685,8 @@ class Explorer:
 
     def _begin(self):
         """Start an update: returns its generation number, the newest."""
-        with self._lock:
-            self.generation += 1
-            return self.generation
+        self.generation += 1
+        return self.generation
 
     def _compute(self, settings, generation, started):
         """Train, place, measure and draw; returns what :meth:`_show` needs.
@@ -1705,20 +1722,19 @@ class Explorer:
             False if ``generation`` is no longer the newest (the result is
             discarded and the display is left alone).
         """
-        with self._lock:
-            if generation != self.generation:
-                return False
-            arrangement, mosaic_jpeg, umatrix_png = result
-            self.arrangement = arrangement
-            self.mosaic.value = mosaic_jpeg
-            self.umatrix.value = umatrix_png
-            self.metrics.value = _metrics_html(arrangement.quality)
-            if started is not None:
-                self.seconds = time.perf_counter() - started
-            took = f" in {self.seconds:.2f} s" if started is not None else ""
-            self._say(f"{len(arrangement.covers.names)} covers on a "
-                      f"{arrangement.rows}x{arrangement.cols} grid, trained{took}")
-            return True
+        if generation != self.generation:
+            return False
+        arrangement, mosaic_jpeg, umatrix_png = result
+        self.arrangement = arrangement
+        self.mosaic.value = mosaic_jpeg
+        self.umatrix.value = umatrix_png
+        self.metrics.value = _metrics_html(arrangement.quality)
+        if started is not None:
+            self.seconds = time.perf_counter() - started
+        took = f" in {self.seconds:.2f} s" if started is not None else ""
+        self._say(f"{len(arrangement.covers.names)} covers on a "
+                  f"{arrangement.rows}x{arrangement.cols} grid, trained{took}")
+        return True
 
     # -- drawing -------------------------------------------------------------
 
@@ -1915,7 +1931,7 @@ def _parser():
     parser.add_argument("--sigma", type=float, help="initial neighbourhood radius")
     parser.add_argument("--learning-rate", type=float, help="initial learning rate")
     parser.add_argument("--iterations", type=int, help="number of training steps")
-    parser.add_argument("--neighborhood", choices=["gaussian", "triangle", "bubble", "mexican_hat"],
+    parser.add_argument("--neighborhood", choices=NEIGHBORHOODS,
                         help="neighbourhood function")
     parser.add_argument("--placement", choices=PLACEMENTS, default="assignment",
                         help="how covers get cells (default: assignment)")

@@ -23,7 +23,6 @@ What is measured (all in this one process and run, on the same covers):
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import subprocess
@@ -109,16 +108,15 @@ def post_render(images, positions, path):
 def run_post(folder, iterations, seed, out):
     t = Timer()
     pixels, names = t("load", post_load, folder)
+    if pixels.ndim != 2 or pixels.shape[1] != 278 * 185 * 3:  # before minutes of training
+        raise SystemExit(f"the post's pipeline needs covers of 185x278 px, and {folder} has others")
     data = t("scale", post_scale, pixels)
-    som = t(f"train ({iterations} steps)", post_train, data, iterations, seed)
     train_key = f"train ({iterations} steps)"
+    som = t(train_key, post_train, data, iterations, seed)
     if iterations != POST_ITERATIONS:
-        t.stages[f"train (2500 steps, extrapolated)"] = t.stages.pop(train_key) * POST_ITERATIONS / iterations
+        t.stages["train (2500 steps, extrapolated)"] = t.stages.pop(train_key) * POST_ITERATIONS / iterations
     positions = t("place (greedy)", post_place, som, data)
-    images = pixels.reshape((len(pixels), 278, 185, 3)) if pixels.shape[1] == 154290 else None
-    if images is None:
-        raise SystemExit("the post's renderer expects 185x278 covers")
-    t("render (ImageGrid)", post_render, images, positions, out)
+    t("render (ImageGrid)", post_render, pixels.reshape((len(pixels), 278, 185, 3)), positions, out)
     return t, positions
 
 
@@ -169,8 +167,8 @@ def make_many_covers(folder, n):
 
 def colour_1024(seeds):
     """DPQ16 and seconds (train + place) per seed, and DPQ16 of the input order."""
-    np.random.seed(3)
-    colours = np.random.uniform(0, 255, (32, 32, 3)).astype(int).reshape(-1, 3).astype(float)
+    # The paper's np.random.seed(3); np.random.uniform(...), without touching global state.
+    colours = np.random.RandomState(3).uniform(0, 255, (32, 32, 3)).astype(int).reshape(-1, 3).astype(float)
     # The default preset, with the iterations scaled to the bigger grid
     # (50 per neuron, as the preset's comment suggests).
     settings = helpers.som_settings("default", iterations=50 * 32 * 32)
@@ -222,8 +220,12 @@ def main(argv=None):
     parser.add_argument("--many", type=int, default=1000, help="covers for the memory test (default 1000)")
     parser.add_argument("--write", action="store_true", help="write the report into benchmarks/README.md")
     args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="som-bench-") as work:
+        return run(args, Path(work))
 
-    work = Path(tempfile.mkdtemp(prefix="som-bench-"))
+
+def run(args, work):
+    """Run every measurement, print the report and, with --write, save it."""
     # Imports count as start-up, not as pipeline time: load them first.
     import matplotlib.pyplot  # noqa: F401
     import minisom  # noqa: F401
@@ -269,10 +271,7 @@ def main(argv=None):
     colour_scores = [score for score, _ in colour_runs]
 
     print("explorer update ...", file=sys.stderr)
-    update_seconds = None
-    if hasattr(helpers, "build_explorer"):
-        explorer = helpers.build_explorer(args.covers)
-        update_seconds = explorer_update_seconds(explorer)
+    update_seconds = explorer_update_seconds(helpers.build_explorer(args.covers))
 
     print("command line ...", file=sys.stderr)
     start = time.perf_counter()
@@ -346,9 +345,8 @@ def main(argv=None):
     say("")
     say("### Interactive explorer and memory")
     say("")
-    if update_seconds is not None:
-        say(f"- One explorer update at default settings (re-train, place, draw mosaic and U-matrix): "
-            f"median {np.median(update_seconds):.2f} s, max {max(update_seconds):.2f} s over {len(update_seconds)} updates.")
+    say(f"- One explorer update at default settings (re-train, place, draw mosaic and U-matrix): "
+        f"median {np.median(update_seconds):.2f} s, max {max(update_seconds):.2f} s over {len(update_seconds)} updates.")
     say(f"- Peak memory (max RSS, fresh process, imports included), {len(covers.names)} covers: "
         f"post's pipeline {post_mem:.0f} MB, tutorial {ours_mem:.0f} MB.")
     say(f"- Peak memory of the tutorial's pipeline on {args.many} generated covers of 185x278: {many_mem:.0f} MB.")
@@ -359,6 +357,8 @@ def main(argv=None):
         readme = REPO / "benchmarks" / "README.md"
         text = readme.read_text(encoding="utf-8")
         start, end = "<!-- results -->", "<!-- /results -->"
+        if start not in text or end not in text:
+            raise SystemExit(f"{readme} lacks the {start} ... {end} markers to write between")
         head, rest = text.split(start, 1)
         tail = rest.split(end, 1)[1]
         readme.write_text(f"{head}{start}\n{report}\n{end}{tail}", encoding="utf-8")
@@ -374,6 +374,8 @@ def explorer_update_seconds(explorer, repeats=5):
         start = time.perf_counter()
         slider.value = base + (slider.step if i % 2 == 0 else 0)
         times.append(time.perf_counter() - start)
+        if explorer.arrangement.settings["sigma"] != slider.value:  # refused, not shown
+            raise SystemExit(f"explorer update refused: {explorer.message}")
     return times
 
 

@@ -287,3 +287,14 @@ def test_a_missing_folder_at_start_is_a_message(tmp_path):
     assert "does not exist" in ex.status.value
     assert ex.update() is False
     assert "no covers loaded" in ex.status.value
+
+
+def test_loading_a_tiny_folder_fits_sigma_to_its_grid(explorer, tmp_path):
+    """Four covers get a 2x2 grid, where the default sigma of 4 makes MiniSom warn:
+    the explorer starts them with a sigma that fits, so the new covers are shown."""
+    tiny = _write_covers(tmp_path / "tiny", 4, seed=5)
+    assert explorer.load(tiny)
+    assert (explorer.rows.value, explorer.cols.value) == (2, 2)
+    assert explorer.sigma.value <= np.hypot(2, 2)
+    assert explorer.arrangement is not None, explorer.status.value
+    assert explorer.arrangement.covers.names == sorted(p.name for p in tiny.iterdir())

@@ -146,3 +146,9 @@ def test_show_covers_checks_its_arguments():
     _, axes = plt.subplots(1, 3)
     with pytest.raises(ValueError, match="2 covers but 3 axes"):
         helpers.show_covers([cover, cover], axes=axes)
+
+
+@pytest.mark.parametrize("iterations", [float("nan"), float("inf"), 2.5])
+def test_decay_schedule_needs_a_whole_number_of_iterations(iterations):
+    with pytest.raises(ValueError, match="iterations must be a whole number"):
+        helpers.decay_schedule("linear_decay_to_zero", 1, iterations)

@@ -310,3 +310,21 @@ def test_format_quality_is_one_line_with_three_decimals():
     assert "QE 1.235" in text
     assert "DPQ16 0.988" in text
     assert "TE 0.500" in text
+
+
+def test_positions_are_checked_at_the_boundary():
+    data = np.arange(6, dtype=float).reshape(3, 2)
+    with pytest.raises(ValueError, match="same position"):
+        helpers.dpq(data, [(0, 0), (0, 0), (0, 1)])
+    with pytest.raises(ValueError, match=r"\(row, col\) pairs"):
+        helpers.dpq(data, [0, 1, 2])
+    with pytest.raises(ValueError, match="same position"):
+        helpers.neighbour_distance_ratio(data, [(0, 1), (0, 0), (0, 1)])
+
+
+def test_topographic_error_of_a_one_by_one_map_is_undefined():
+    data = np.array([[0.0, 1.0], [1.0, 0.0]])
+    trained = helpers.train_som(data, 1, 1, sigma=1, learning_rate=0.5, iterations=10)
+    report = helpers.quality_report(trained.som, data, [(0, 0), (-1, -1)])
+    assert np.isnan(report["topographic_error"]) and np.isnan(report["dpq16"])
+    assert np.isfinite(report["quantization_error"])

@@ -156,3 +156,11 @@ def test_show_mosaic_draws_into_a_given_axes(covers):
     assert ax is given
     assert ax.get_title() == ""
     assert len(ax.get_images()) == 1
+
+
+def test_make_mosaic_refuses_positions_outside_the_grid_or_shared():
+    images = np.zeros((2, 4, 3, 3), dtype=np.uint8)
+    with pytest.raises(ValueError, match="outside the 2x2 grid"):
+        helpers.make_mosaic(images, [(0, 0), (2, 0)], 2, 2)
+    with pytest.raises(ValueError, match="same position"):
+        helpers.make_mosaic(images, [(1, 1), (1, 1)], 2, 2)

@@ -126,15 +126,15 @@ def test_progress_true_is_silent_for_a_small_job(data, capsys):
 
 # --- invalid parameters: one clear ValueError each ---------------------------
 
-@pytest.mark.parametrize("sigma", [0, -1, 0.0, float("nan")])
+@pytest.mark.parametrize("sigma", [0, -1, 0.0, float("nan"), float("inf")])
 def test_sigma_must_be_positive(data, sigma):
-    with pytest.raises(ValueError, match="sigma must be > 0"):
+    with pytest.raises(ValueError, match="sigma must be a finite number > 0"):
         train(data, sigma=sigma)
 
 
-@pytest.mark.parametrize("learning_rate", [0, -0.5, float("nan")])
+@pytest.mark.parametrize("learning_rate", [0, -0.5, float("nan"), float("inf")])
 def test_learning_rate_must_be_positive(data, learning_rate):
-    with pytest.raises(ValueError, match="learning_rate must be > 0"):
+    with pytest.raises(ValueError, match="learning_rate must be a finite number > 0"):
         train(data, learning_rate=learning_rate)
 
 
