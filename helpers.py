@@ -1167,9 +1167,10 @@ def quality_report(som, data, positions, genres=None):
 
     Keys: 'quantization_error', 'topographic_error', 'dpq16',
     'neighbour_ratio', and with genres also 'same_genre' and
-    'same_genre_random'. A figure the layout does not define (the
-    topographic error of a 1x1 map, DPQ with fewer than two placed covers, the neighbour figures when no two covers
-    sit side by side, e.g. 3 covers in the corners of a 3x3 grid) is NaN.
+    'same_genre_random'. A figure the layout does not define is NaN: the
+    topographic error of a 1x1 map, DPQ with fewer than two placed covers,
+    and the neighbour figures when no two covers sit side by side (e.g. 3
+    covers in the corners of a 3x3 grid).
     """
     data = _check_features(data)
     placed, pairs = _adjacent_pairs(positions, len(data), required=False)
