@@ -37,6 +37,7 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 import helpers  # noqa: E402
+from tutorial_kit.explorer import build_explorer  # noqa: E402
 
 POST_ITERATIONS = 2500
 
@@ -271,7 +272,7 @@ def run(args, work):
     colour_scores = [score for score, _ in colour_runs]
 
     print("explorer update ...", file=sys.stderr)
-    update_seconds = explorer_update_seconds(helpers.build_explorer(args.covers))
+    update_seconds = explorer_update_seconds(build_explorer(args.covers))
 
     print("command line ...", file=sys.stderr)
     start = time.perf_counter()

@@ -16,7 +16,8 @@ from types import SimpleNamespace
 import pytest
 
 import helpers
-from helpers import DownloadError, download_command, download_original_covers, read_manifest
+from tutorial_kit import download as dl, files
+from tutorial_kit.download import DownloadError, download_command, download_original_covers, read_manifest
 
 pytestmark = pytest.mark.filterwarnings("error")
 
@@ -210,7 +211,7 @@ def test_ctrl_c_while_writing_leaves_no_temporary_file(dest, server, manifest, m
         assert re.fullmatch(r"\.c\.jpg\.\w+\.part", Path(source).name) and Path(source).exists()
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(helpers.os, "replace", interrupted_replace)
+    monkeypatch.setattr(files.os, "replace", interrupted_replace)
     with pytest.raises(KeyboardInterrupt):
         download(dest, server, manifest)
     assert leftovers(dest) == []
@@ -235,9 +236,9 @@ def test_the_real_manifest_lists_the_100_covers_of_the_post():
 
 
 def test_the_default_url_is_pinned_to_one_commit():
-    assert helpers.ORIGINALS_URL.startswith("https://raw.githubusercontent.com/JustGlowing/")
-    assert helpers.ORIGINALS_COMMIT in helpers.ORIGINALS_URL
-    assert helpers.ORIGINALS_URL.endswith("/examples/movie_covers/")
+    assert dl.ORIGINALS_URL.startswith("https://raw.githubusercontent.com/JustGlowing/")
+    assert dl.ORIGINALS_COMMIT in dl.ORIGINALS_URL
+    assert dl.ORIGINALS_URL.endswith("/examples/movie_covers/")
 
 
 GOOD = "0" * 64
@@ -334,7 +335,7 @@ def test_command_ctrl_c(dest, server, manifest, capsys, monkeypatch):
     def interrupted(*args):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(helpers, "_fetch", interrupted)
+    monkeypatch.setattr(dl, "_fetch", interrupted)
     code, _, err = run_command(dest, server, manifest, capsys)
     assert code == 130 and err.startswith("error: interrupted")
     assert leftovers(dest) == []

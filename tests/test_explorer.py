@@ -15,6 +15,7 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import helpers  # noqa: E402
+from tutorial_kit import explorer as explorer_module  # noqa: E402
 
 JPEG_MAGIC = b"\xff\xd8\xff"
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -51,7 +52,7 @@ def explorer(covers_dir):
     """An explorer on the 16 covers."""
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # the explorer must not leak warnings
-        ex = helpers.build_explorer(covers_dir)
+        ex = explorer_module.build_explorer(covers_dir)
     assert ex.arrangement is not None, ex.status.value
     assert ex.iterations.value == 800
     return ex
@@ -146,7 +147,7 @@ def test_a_diverging_training_is_a_message_not_a_crash(explorer):
 def test_a_preset_sets_the_sliders_and_trains_once(explorer, monkeypatch):
     calls = []
     real = helpers.arrange_covers
-    monkeypatch.setattr(helpers, "arrange_covers", lambda *a, **k: calls.append(k) or real(*a, **k))
+    monkeypatch.setattr(explorer_module, "arrange_covers", lambda *a, **k: calls.append(k) or real(*a, **k))
     explorer.preset.value = "original"
     original = helpers.PRESETS["original"]
     assert explorer.sigma.value == original["sigma"]
@@ -190,8 +191,8 @@ def test_the_load_button_loads_the_folder_in_the_text_box(explorer, tmp_path):
 def test_features_are_made_once_per_folder(covers_dir, tmp_path, monkeypatch):
     made = []
     real = helpers.make_features
-    monkeypatch.setattr(helpers, "make_features", lambda images: made.append(len(images)) or real(images))
-    ex = helpers.build_explorer(covers_dir)
+    monkeypatch.setattr(explorer_module, "make_features", lambda images: made.append(len(images)) or real(images))
+    ex = explorer_module.build_explorer(covers_dir)
     ex.iterations.value = 300
     ex.sigma.value = 2.0
     ex.rows.value = 5
@@ -254,7 +255,7 @@ def test_a_stale_error_does_not_replace_a_newer_status(explorer, monkeypatch):
 
 
 def test_the_progress_bar_shows_while_training_and_hides_after(covers_dir):
-    ex = helpers.build_explorer(covers_dir, progress_delay=0.0)
+    ex = explorer_module.build_explorer(covers_dir, progress_delay=0.0)
     seen = []
     ex.progress.layout.observe(lambda change: seen.append(change["new"]), names="visibility")
     ex.progress.observe(lambda change: seen.append(change["new"]), names="value")
@@ -267,7 +268,7 @@ def test_the_progress_bar_shows_while_training_and_hides_after(covers_dir):
     assert any(isinstance(v, int) and v > 0 for v in seen)
     assert ex.progress.layout.visibility == "hidden"
 
-    slow = helpers.build_explorer(covers_dir, progress_delay=60.0)
+    slow = explorer_module.build_explorer(covers_dir, progress_delay=60.0)
     seen.clear()
     slow.progress.layout.observe(lambda change: seen.append(change["new"]), names="visibility")
     slow.iterations.value = 1000  # much quicker than the delay: no bar at all
@@ -282,7 +283,7 @@ def test_the_explorer_displays_as_its_widget(explorer):
 
 
 def test_a_missing_folder_at_start_is_a_message(tmp_path):
-    ex = helpers.build_explorer(tmp_path / "nowhere")
+    ex = explorer_module.build_explorer(tmp_path / "nowhere")
     assert ex.covers is None and ex.arrangement is None
     assert "does not exist" in ex.status.value
     assert ex.update() is False

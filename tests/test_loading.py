@@ -14,6 +14,7 @@ from PIL import Image, ImageFile, features
 
 import helpers
 from helpers import CoverSet, load_covers
+from tutorial_kit import images as images_module
 
 # Any warning (DecompressionBombWarning, a Pillow palette warning, ...) fails a test.
 pytestmark = pytest.mark.filterwarnings("error")
@@ -436,7 +437,7 @@ def test_truncated_webp(tmp_path):
 
 
 def test_webp_without_pillow_support_is_reported(tmp_path, monkeypatch):
-    monkeypatch.setattr(helpers.features, "check", lambda feature: False)
+    monkeypatch.setattr(images_module.features, "check", lambda feature: False)
     solid(RED).save(tmp_path / "good.png")
     (tmp_path / "a.webp").write_bytes(b"RIFF....WEBP")
     covers = load_covers(tmp_path)

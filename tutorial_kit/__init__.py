@@ -1,0 +1,13 @@
+"""The tutorial's plumbing: everything a student never needs to open.
+
+``helpers.py`` holds what the notebooks teach. This package holds the rest:
+
+- ``images``     robust decoding of any folder of covers (used by ``helpers.load_covers``)
+- ``files``      safe writing of outputs: complete files or none
+- ``download``   the 2019 post's covers, checked against their SHA-256
+- ``progress``   progress bars for long runs
+- ``explorer``   the interactive explorer of notebook 05
+- ``cli``        the command line, ``python helpers.py COVERS_DIR [options]``
+- ``notebook``   the one setup cell every notebook starts with
+- ``exercises``  the checks students call on their exercise answers
+"""

@@ -1,0 +1,199 @@
+"""Download the 100 covers of the 2019 post, each checked against its SHA-256."""
+
+from __future__ import annotations
+
+import hashlib
+import http.client
+import re
+import sys
+import urllib.error
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+from tutorial_kit.files import write_atomically
+
+DATA_DIR = Path(__file__).resolve().parents[1] / "data"
+
+ORIGINALS_COMMIT = "935d01422da6a271a29360a1684728d2b089f41a"
+ORIGINALS_URL = (
+    "https://raw.githubusercontent.com/JustGlowing/minisom/"
+    f"{ORIGINALS_COMMIT}/examples/movie_covers/"
+)
+ORIGINALS_MANIFEST = DATA_DIR / "original_covers.sha256"
+
+
+class DownloadError(RuntimeError):
+    """A cover could not be downloaded, or it is not the expected file."""
+
+
+def read_manifest(manifest=ORIGINALS_MANIFEST) -> list[tuple[str, str]]:
+    """Read a checksum manifest in the format written by ``sha256sum``.
+
+    Lines starting with ``#`` and blank lines are ignored; every other line is
+    ``<64 hex digits>  <file name>``.
+
+    Parameters
+    ----------
+    manifest : str or pathlib.Path
+        The manifest file, by default ``data/original_covers.sha256``.
+
+    Returns
+    -------
+    list of (str, str)
+        ``(file name, sha256 in lower-case hex)`` in the order of the file.
+
+    Raises
+    ------
+    ValueError
+        If a line is malformed, a name repeats, or there is no entry at all;
+        the message names the manifest and the line number.
+    OSError
+        If the manifest cannot be read.
+    """
+    entries = []
+    lines = Path(manifest).read_text(encoding="utf-8").splitlines()
+    for number, line in enumerate(lines, start=1):
+        if not line.strip() or line.startswith("#"):
+            continue
+        # A plain file name: no folders, not hidden (so never "../x" or ".x").
+        match = re.fullmatch(r"([0-9a-fA-F]{64}) [ *]([\w-][\w.-]*)", line.strip())
+        if match is None:
+            raise ValueError(
+                f"{manifest}, line {number}: expected '<sha256>  <file name>', "
+                f"got {line[:80]!r}"
+            )
+        digest, name = match.group(1).lower(), match.group(2)
+        if any(name == seen for seen, _ in entries):
+            raise ValueError(f"{manifest}, line {number}: {name} is listed twice")
+        entries.append((name, digest))
+    if not entries:
+        raise ValueError(f"{manifest}: no '<sha256>  <file name>' line found")
+    return entries
+
+
+def download_original_covers(
+    folder,
+    *,
+    base_url=ORIGINALS_URL,
+    manifest=ORIGINALS_MANIFEST,
+    timeout=30,
+    progress=None,
+) -> list[Path]:
+    """Download the 100 covers of the 2019 post, checking every file's SHA-256.
+
+    Files already in ``folder`` with the right checksum are kept; missing or
+    different ones are downloaded. Each file is checked in memory and then
+    written under a temporary name and renamed, so ``folder`` never holds a
+    half-written or unverified cover, even after an error or Ctrl-C.
+
+    Parameters
+    ----------
+    folder : str or pathlib.Path
+        Where to put the covers; created if needed.
+    base_url : str
+        URL of the folder holding the covers; a file's URL is ``base_url + name``.
+    manifest : str or pathlib.Path
+        The file names and their SHA-256 (see `read_manifest`).
+    timeout : float
+        Seconds to wait for the server before giving up on a file.
+    progress : bool or None
+        True prints one line per file to stderr; None (default) does so only
+        when stderr is a terminal.
+
+    Returns
+    -------
+    list of pathlib.Path
+        The paths of the covers, in manifest order.
+
+    Raises
+    ------
+    DownloadError
+        With one line naming the file, if a download fails (offline, HTTP
+        error, interrupted transfer), its checksum differs or it cannot be
+        written. Covers already written stay; nothing partial is left.
+    ValueError
+        If the manifest is malformed.
+    """
+    paths, _ = _download_covers(folder, base_url, manifest, timeout, progress)
+    return paths
+
+
+def download_command(
+    folder, *, base_url=ORIGINALS_URL, manifest=ORIGINALS_MANIFEST, progress=None
+) -> int:
+    """``python helpers.py --download-originals FOLDER``: download, then report in one line.
+
+    Returns the exit code: 0 on success, 1 on an error (printed to stderr as
+    ``error: ...``, without a traceback), 130 if interrupted with Ctrl-C.
+    """
+    try:
+        paths, present = _download_covers(folder, base_url, manifest, 30, progress)
+    except (DownloadError, ValueError, OSError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("error: interrupted (no partial file was left behind)", file=sys.stderr)
+        return 130
+    print(f"downloaded {len(paths) - present} covers to {folder} ({present} already present)")
+    return 0
+
+
+def _download_covers(folder, base_url, manifest, timeout, progress):
+    """Do the work of `download_original_covers`; also return how many were present."""
+    entries = read_manifest(manifest)
+    if progress is None:
+        progress = sys.stderr.isatty()
+    if not base_url.endswith("/"):
+        base_url += "/"
+    folder = Path(folder)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise DownloadError(f"cannot create folder '{folder}': {error}") from None
+
+    paths, present = [], 0
+    for number, (name, digest) in enumerate(entries, start=1):
+        path = folder / name
+        if path.is_file() and _sha256(path.read_bytes()) == digest:
+            present += 1
+            status = "already present"
+        else:
+            url = base_url + urllib.parse.quote(name)
+            data = _fetch(name, url, timeout)
+            if _sha256(data) != digest:
+                raise DownloadError(
+                    f"checksum mismatch for {name} from {url}: "
+                    f"expected {digest[:12]}..., got {_sha256(data)[:12]}..."
+                )
+            try:
+                write_atomically(path, data)
+            except OSError as error:
+                raise DownloadError(f"could not write {path}: {error}") from None
+            status = "downloaded"
+        if progress:
+            print(f"[{number}/{len(entries)}] {name} {status}", file=sys.stderr)
+        paths.append(path)
+    return paths, present
+
+
+def _sha256(data):
+    """SHA-256 of some bytes, as lower-case hex."""
+    return hashlib.sha256(data).hexdigest()
+
+
+def _fetch(name, url, timeout):
+    """Return the bytes at ``url``, or raise DownloadError naming the file."""
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            return response.read()  # raises IncompleteRead if the transfer stops early
+    except urllib.error.HTTPError as error:
+        reason = f"HTTP error {error.code} {error.reason}"
+    except urllib.error.URLError as error:
+        reason = f"{error.reason} (are you offline?)"
+    except http.client.IncompleteRead as error:
+        reason = f"transfer interrupted after {len(error.partial)} bytes"
+    except (OSError, http.client.HTTPException) as error:  # timeouts, dropped connections
+        reason = f"{str(error) or type(error).__name__} (are you offline?)"
+    raise DownloadError(f"could not download {name} from {url}: {reason}")
+
