@@ -145,7 +145,7 @@ def test_unknown_strategy():
 
 
 def test_bad_features_are_rejected():
-    with pytest.raises(ValueError, match="NaN or infinite"):
+    with pytest.raises(ValueError, match="contains NaN"):
         helpers.place_covers(np.zeros((2, 2, 1)), np.array([[0.0], [np.nan]]))
 
 
