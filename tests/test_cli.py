@@ -233,7 +233,7 @@ def test_error_messages_say_what_is_wrong(runs):
     assert "2x2" in runs["grid_too_small"].stderr
     assert "sigma" in runs["sigma_zero"].stderr
     assert "iterations" in runs["iterations_zero"].stderr
-    assert "rows and cols" in runs["rows_without_cols"].stderr
+    assert "--rows and --cols" in runs["rows_without_cols"].stderr
     assert "border" in runs["negative_border"].stderr
     assert "identical" in runs["identical_covers"].stderr
 
