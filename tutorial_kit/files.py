@@ -78,6 +78,13 @@ def check_target(path, *, what="output", suffixes=None, covers_dir=None):
     if suffixes and path.suffix.lower() not in suffixes:
         raise OutputError(f"{what} '{shown}' must end with {' or '.join(suffixes)} "
                           f"(got '{printable(path.suffix) or 'no extension'}')")
+    name_max = 255
+    folder = _existing_ancestor(path.parent, what, shown)
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        name_max = os.pathconf(folder, "PC_NAME_MAX")
+    if len(os.fsencode(path.name)) > name_max:
+        raise OutputError(f"{what} '{shown}': the file name is longer than "
+                          f"{name_max} bytes, the limit of this file system")
     try:
         mode = os.lstat(path).st_mode
     except FileNotFoundError:
@@ -87,13 +94,6 @@ def check_target(path, *, what="output", suffixes=None, covers_dir=None):
                           f"{printable(error.strerror or error)}") from None
     if mode is not None and not stat.S_ISREG(mode):
         raise OutputError(f"{what} '{shown}' is {_kind(mode)}; give a regular file or a new path")
-    name_max = 255
-    folder = _existing_ancestor(path.parent, what, shown)
-    with contextlib.suppress(OSError, ValueError, AttributeError):
-        name_max = os.pathconf(folder, "PC_NAME_MAX")
-    if len(os.fsencode(path.name)) > name_max:
-        raise OutputError(f"{what} '{shown}': the file name is longer than "
-                          f"{name_max} bytes, the limit of this file system")
     if not os.access(folder, os.W_OK | os.X_OK):
         raise OutputError(f"{what} '{shown}': folder '{printable(folder)}' is not writable")
     if covers_dir is not None:
