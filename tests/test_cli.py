@@ -506,3 +506,25 @@ def test_ctrl_c_prints_one_line_exits_130_and_leaves_nothing(tmp_path):
     assert process.returncode == 130
     assert rest.splitlines() == ["error: interrupted (no partial file was left behind)"]
     assert os.listdir(cwd) == []
+
+
+@pytest.mark.slow
+def test_twenty_photos_of_1200x1800_stay_under_700_mb(tmp_path):
+    from test_loading import write_photos
+
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    write_photos(folder, 20, (1200, 1800))
+    # A fresh Python whose only child is the command line: its peak is the run's peak.
+    measure = ("import resource, subprocess, sys; "
+               "code = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL).returncode; "
+               "print(code, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss // 1024)")
+    result = subprocess.run(
+        [sys.executable, "-c", measure, sys.executable, str(HELPERS), str(folder),
+         "--out", str(tmp_path / "grid.png"), "--positions", str(tmp_path / "grid.csv")],
+        capture_output=True, text=True, timeout=600, cwd=tmp_path)
+    code, peak_mb = map(int, result.stdout.split())
+    assert code == 0, result.stderr
+    assert peak_mb < 700, f"peak {peak_mb} MB"
+    with Image.open(tmp_path / "grid.png") as grid:
+        assert grid.size == (5 * 200, 4 * 300)  # cells at the working size, 200x300

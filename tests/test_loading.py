@@ -788,3 +788,43 @@ def test_png_with_a_huge_text_chunk(tmp_path):
     assert covers.names == ["long_text.png"]
     assert covers.skipped[0][0] == "text_bomb.png"
     assert covers.skipped[0][1].startswith("not a readable image: Decompressed data too large")
+
+
+# --- memory depends on the number of covers and the working size only -------------------
+
+
+def write_photos(folder, n, size):
+    """n smooth photo-like JPEGs (gradients compress like photos, unlike noise)."""
+    width, height = size
+    x = np.linspace(0, 255, width, dtype=np.float32)[None, :]
+    y = np.linspace(0, 255, height, dtype=np.float32)[:, None]
+    for i in range(n):
+        pixels = np.stack([(x + 20 * i) % 256 + 0 * y, (y + 35 * i) % 256 + 0 * x,
+                           ((x + y) / 2 + 50 * i) % 256], axis=-1).astype(np.uint8)
+        Image.fromarray(pixels).save(folder / f"photo{i:03d}.jpg", quality=85)
+
+
+LOAD = "import sys; sys.path.insert(0, sys.argv[1]); import helpers; " \
+       "print(helpers.load_covers(sys.argv[2]).images.shape)"
+# Linux keeps a process's peak memory across exec, so a child of the (big) test
+# process would report the test's own peak. A small Python in between starts
+# the measured one, and reads its peak from RUSAGE_CHILDREN.
+MEASURE = ("import resource, subprocess, sys; "
+           "out = subprocess.run(sys.argv[1:], capture_output=True, text=True, check=True); "
+           "print(out.stdout.strip(), resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss // 1024)")
+
+
+@pytest.mark.slow
+def test_big_photos_load_in_little_memory(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    write_photos(tmp_path, 8, (4000, 3000))  # 8 phone photos: 288 MB of pixels at full size
+    repo = str(Path(helpers.__file__).parent)
+    result = subprocess.run([sys.executable, "-c", MEASURE, sys.executable, "-c", LOAD, repo,
+                             str(tmp_path)], capture_output=True, text=True, timeout=300,
+                            check=True)
+    shape, peak_mb = result.stdout.rsplit(" ", 1)
+    assert shape == "(8, 225, 300, 3)"
+    assert int(peak_mb) < 150, f"peak {peak_mb} MB"  # full-size decoding needs over 300 MB
