@@ -775,19 +775,40 @@ def test_cmyk_jpeg_with_a_garbage_icc_profile_is_loaded(tmp_path):
     assert close(load_covers(tmp_path).images[0], RED)
 
 
-def test_png_with_a_huge_text_chunk(tmp_path):
+def test_png_with_a_long_text_chunk_loads(tmp_path):
     from PIL import PngImagePlugin
 
     plain = PngImagePlugin.PngInfo()
-    plain.add_itxt("Comment", "x" * 3_000_000, zip=False)  # 3 MB of text: fine
+    plain.add_itxt("Comment", "x" * 3_000_000, zip=False)  # 3 MB of text
     solid(RED).save(tmp_path / "long_text.png", pnginfo=plain)
-    bomb = PngImagePlugin.PngInfo()
-    bomb.add_itxt("Comment", "x" * 30_000_000, zip=True)  # 30 KB that unzip to 30 MB
-    solid(RED).save(tmp_path / "text_bomb.png", pnginfo=bomb)
+    zipped = PngImagePlugin.PngInfo()
+    zipped.add_itxt("Comment", "x" * 5_000_000, zip=True)  # unzips to 5 MB: over Pillow's 1 MB
+    solid(RED).save(tmp_path / "zipped_text.png", pnginfo=zipped)
+    limit = PngImagePlugin.MAX_TEXT_CHUNK
     covers = load_covers(tmp_path)
-    assert covers.names == ["long_text.png"]
+    assert PngImagePlugin.MAX_TEXT_CHUNK == limit  # Pillow's own limit is given back
+    assert covers.names == ["long_text.png", "zipped_text.png"] and covers.skipped == []
+
+
+@pytest.mark.slow
+def test_png_with_a_text_bomb_is_skipped(tmp_path):
+    from PIL import PngImagePlugin
+
+    bomb = PngImagePlugin.PngInfo()
+    bomb.add_itxt("Comment", "x" * 70_000_000, zip=True)  # 70 KB that unzip to 70 MB
+    solid(RED).save(tmp_path / "text_bomb.png", pnginfo=bomb)
+    solid(RED).save(tmp_path / "good.png")
+    covers = load_covers(tmp_path)
+    assert covers.names == ["good.png"]
     assert covers.skipped[0][0] == "text_bomb.png"
     assert covers.skipped[0][1].startswith("not a readable image: Decompressed data too large")
+
+
+def test_a_multi_picture_jpeg_from_a_camera_is_loaded(tmp_path):
+    solid(RED).save(tmp_path / "stereo.jpg", "MPO", save_all=True, append_images=[solid(BLUE)])
+    with Image.open(tmp_path / "stereo.jpg") as image:
+        assert image.format == "MPO"
+    assert close(load_covers(tmp_path).images[0], RED)
 
 
 # --- memory depends on the number of covers and the working size only -------------------

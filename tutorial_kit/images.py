@@ -22,7 +22,8 @@ from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
-from PIL import ExifTags, Image, ImageFile, ImageOps, UnidentifiedImageError, features
+from PIL import (ExifTags, Image, ImageFile, ImageOps, PngImagePlugin, UnidentifiedImageError,
+                 features)
 
 COVER_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp")  # compared in lower case
 
@@ -64,15 +65,24 @@ def printable(text):
 
 @contextlib.contextmanager
 def strict_pillow():
-    """Make Pillow raise, not guess, on truncated and oversized images."""
+    """Make Pillow raise, not guess, on truncated and oversized images.
+
+    One exception, made on purpose: a PNG text chunk (a comment, a title)
+    may unzip to 64 MB instead of Pillow's 1 MB, its limit for all text
+    chunks together, so a cover with a long comment still loads. Memory
+    stays bounded by that 64 MB.
+    """
     load_truncated = ImageFile.LOAD_TRUNCATED_IMAGES
+    text_chunk = PngImagePlugin.MAX_TEXT_CHUNK
     ImageFile.LOAD_TRUNCATED_IMAGES = False  # Pillow's default, in case it was changed
+    PngImagePlugin.MAX_TEXT_CHUNK = max(text_chunk, PngImagePlugin.MAX_TEXT_MEMORY)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             yield
     finally:
         ImageFile.LOAD_TRUNCATED_IMAGES = load_truncated
+        PngImagePlugin.MAX_TEXT_CHUNK = text_chunk
 
 
 def check_size(size):
