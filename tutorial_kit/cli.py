@@ -200,12 +200,14 @@ def estimate(n_covers, size, rows, cols, iterations, border, with_png):
       cover-to-cell distance tables of the placement and the quality
       figures (about 4 tables of N x cells float64);
     - picture: the grid image, Pillow's copy (4 bytes a pixel) and the PNG
-      bytes: about 3 times the image, or once without ``--out``.
+      bytes, about 3 times the image; nothing without ``--out``.
     Time: every training step costs STEP_SECONDS, plus CELL_SECONDS per
     cell and WEIGHT_SECONDS per weight (cells x features), as measured with
     grids of 10x10 to 100x100 cells; the learning curve adds 51 quantization
     errors of N x cells x features each.
-    Features are counted as N - 1, the most the map ever gets.
+    Features are counted as N - 1 for memory, the most the map ever gets,
+    but as at most 100 for time: the limits are there to stop options that
+    ask too much, not a big folder (whose features the pipeline may reduce).
     """
     width, height = size
     features = max(n_covers - 1, 1)
@@ -214,8 +216,9 @@ def estimate(n_covers, size, rows, cols, iterations, border, with_png):
     memory = {
         "covers": n_covers * width * height * 3,
         "map": 8 * cells * (features + 4 * n_covers + 8),
-        "picture": 3 * mosaic if with_png else mosaic,
+        "picture": 3 * mosaic if with_png else 0,
     }
+    features = min(features, 100)
     seconds = (iterations * (STEP_SECONDS + cells * (CELL_SECONDS + WEIGHT_SECONDS * features))
                + 51 * n_covers * cells * features * 1e-9)
     return memory, seconds
