@@ -72,7 +72,7 @@ class CoverSet(NamedTuple):
     resized: str = ""
 
 
-def load_covers(folder, size=None, max_side=300) -> CoverSet:
+def load_covers(folder, size=None, max_side=_images.MAX_SIDE) -> CoverSet:
     """Load every cover of a folder into one uint8 array.
 
     Files are read in sorted order of their names (plain ``sorted``, so it is

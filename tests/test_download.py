@@ -15,7 +15,6 @@ from types import SimpleNamespace
 
 import pytest
 
-import helpers
 from tutorial_kit import download as dl, files
 from tutorial_kit.download import DownloadError, download_command, download_original_covers, read_manifest
 

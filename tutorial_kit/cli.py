@@ -18,7 +18,7 @@ from helpers import (NEIGHBORHOODS, PLACEMENTS, PRESETS, arrange_covers, format_
                      grid_shape_for, load_covers, som_settings)
 from tutorial_kit import progress as _progress
 from tutorial_kit.download import download_command
-from tutorial_kit.files import (OutputError, check_distinct, check_target, png_bytes,
+from tutorial_kit.files import (check_distinct, check_target, png_bytes,
                                 positions_csv, write_files)
 from tutorial_kit.images import MAX_SIDE, printable, scan_folder
 
