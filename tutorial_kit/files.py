@@ -117,8 +117,8 @@ def _check_not_an_input(path, covers_dir, what, shown):
         if os.path.samefile(Path(os.path.abspath(path)).parent, covers_dir):
             if os.path.lexists(path):
                 raise OutputError(f"{what} '{shown}' is an input cover: it would be replaced")
-            raise OutputError(f"{what} '{shown}' is inside the covers folder; the next run "
-                              "would read it as a cover: write it elsewhere")
+            raise OutputError(f"{what} '{shown}' is inside the covers folder, where the "
+                              "next run would take it for a cover: write it elsewhere")
     if not os.path.lexists(path):
         return
     target = os.stat(path)
