@@ -528,3 +528,22 @@ def test_twenty_photos_of_1200x1800_stay_under_700_mb(tmp_path):
     assert peak_mb < 700, f"peak {peak_mb} MB"
     with Image.open(tmp_path / "grid.png") as grid:
         assert grid.size == (5 * 200, 4 * 300)  # cells at the working size, 200x300
+
+
+def test_an_unfinished_progress_line_is_ended_before_an_error(monkeypatch):
+    from tutorial_kit import progress
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    terminal = Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    report = progress.progress_reporter(True, total=10, seconds=5)
+    report(4)
+    progress.end_line()
+    progress.end_line()  # only once
+    assert terminal.getvalue() == "\rtraining  40%\n"
+    report(10)
+    progress.end_line()  # a finished bar already ended its line
+    assert terminal.getvalue() == "\rtraining  40%\n\rtraining 100%\n"

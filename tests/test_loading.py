@@ -849,3 +849,12 @@ def test_big_photos_load_in_little_memory(tmp_path):
     shape, peak_mb = result.stdout.rsplit(" ", 1)
     assert shape == "(8, 225, 300, 3)"
     assert int(peak_mb) < 150, f"peak {peak_mb} MB"  # full-size decoding needs over 300 MB
+
+
+def test_a_folder_name_with_control_characters_is_escaped_in_errors(tmp_path):
+    folder = tmp_path / "new\nline\x1b[2J"
+    folder.mkdir()
+    with pytest.raises(ValueError) as error:
+        load_covers(folder)
+    message = str(error.value)
+    assert "\n" not in message and "\x1b" not in message and "new\\nline\\x1b[2J" in message
