@@ -48,15 +48,20 @@ class CoverSet(NamedTuple):
     names : list of str
         File names (not paths) of the N covers, in sorted order.
     skipped : list of (str, str)
-        ``(file name, reason)`` for every file that is not in ``images``.
+        ``(file name, reason)`` for every file that is not in ``images``
+        (control characters in the name escaped, so it is safe to print).
+    resized : str
+        One line saying how many covers were resized, and to what size;
+        empty when every cover already had the working size.
     """
 
     images: np.ndarray
     names: list[str]
     skipped: list[tuple[str, str]]
+    resized: str = ""
 
 
-def load_covers(folder, size=None) -> CoverSet:
+def load_covers(folder, size=None, max_side=_images.MAX_SIDE) -> CoverSet:
     """Load every cover of a folder into one uint8 array.
 
     Files are read in sorted order of their names (plain ``sorted``, so it is
@@ -77,23 +82,30 @@ def load_covers(folder, size=None) -> CoverSet:
         Folder with the covers: ``.jpg``, ``.jpeg``, ``.png`` or ``.webp``
         (any case, e.g. ``.JPG``); WebP only if Pillow was built with it.
     size : (int, int), optional
-        ``(width, height)`` of the output covers. By default the most common
-        size in the folder; on a tie, the size of the first of the tied files
-        in sorted order.
+        ``(width, height)`` of the output covers. By default the size most
+        covers share (if more than half do), otherwise their median aspect
+        ratio at their median area; either way shrunk, if needed, so that
+        the long side is at most ``max_side``. One huge photo or one icon
+        never decides the size of all the others.
+    max_side : int
+        Longest side of the default size, in pixels (ignored if ``size`` is
+        given). It bounds the memory: 100 phone photos are 100 covers of
+        300x225, 20 MB, not 3.6 GB.
 
     Returns
     -------
     CoverSet
-        ``images`` (N, height, width, 3) uint8, ``names`` and ``skipped``.
+        ``images`` (N, height, width, 3) uint8, ``names``, ``skipped`` and
+        ``resized`` (print it: it says if covers were resized).
 
     Raises
     ------
     ValueError
         If ``folder`` does not exist or is not a folder, if ``size`` is not
-        two positive integers, or if the folder has no readable cover.
+        two positive integers, or if the folder has no readable cover. Any
+        problem with one file only skips that file.
     """
-    images, names, skipped = _images.read_folder(folder, size)
-    return CoverSet(images, names, skipped)
+    return CoverSet(*_images.read_folder(folder, size, max_side))
 
 
 # ---------------------------------------------------------------------------

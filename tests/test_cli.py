@@ -55,9 +55,94 @@ RUNS = {
     "rows_without_cols": ("good", [*OUTPUTS, *QUICK, "--rows", "3"]),
     "negative_border": ("good", [*OUTPUTS, *QUICK, "--border", "-1"]),
     "identical_covers": ("identical", [*OUTPUTS, *QUICK]),
+    # hostile folders and careless paths (issue 10)
+    "hostile": ("hostile", [*OUTPUTS, *QUICK]),
+    "mixed_sizes": ("mixed_sizes", [*OUTPUTS, *QUICK]),
+    "max_side": ("good", [*OUTPUTS, *QUICK, "--max-side", "12"]),
+    "long_name": ("good", ["--out", "g" * 246 + ".png", "--positions", "p" * 246 + ".csv", *QUICK]),
+    "replace_regular_files": ("good", [*OUTPUTS, *QUICK]),
+    "border_huge": ("good", [*OUTPUTS, "--border", "10000"]),
+    "iterations_huge": ("good", [*OUTPUTS, "--iterations", "1000000000"]),
+    "grid_huge": ("good", [*OUTPUTS, "--rows", "3000", "--cols", "3000"]),
+    "training_too_long": ("good", [*OUTPUTS, "--iterations", "5000000", "--rows", "30", "--cols", "30"]),
+    "seed_negative": ("good", [*OUTPUTS, *QUICK, "--seed", "-1"]),
+    "sigma_nan": ("good", [*OUTPUTS, *QUICK, "--sigma", "nan"]),
+    "out_is_input": ("pngs", ["--out", "{pngs}/cover00.png", *QUICK]),
+    "out_in_covers_folder": ("pngs", ["--out", "{pngs}/grid.png", *QUICK]),
+    "out_hard_link_to_input": ("good", [*OUTPUTS, *QUICK]),
+    "out_fifo": ("good", [*OUTPUTS, *QUICK]),
+    "out_symlink": ("good", [*OUTPUTS, *QUICK]),
+    "out_folder": ("good", [*OUTPUTS, *QUICK]),
+    "out_devnull": ("good", ["--out", "/dev/null", *QUICK]),
+    "out_empty": ("good", ["--out", "", *QUICK]),
+    "out_jpg": ("good", ["--out", "grid.jpg", *QUICK]),
+    "out_name_too_long": ("good", ["--out", "g" * 300 + ".png", *QUICK]),
+    "out_under_a_file": ("good", ["--out", "pos.csv/grid.png", *QUICK]),
+    "positions_folder": ("good", [*OUTPUTS, *QUICK]),
+    "same_file_twice": ("good", [*OUTPUTS, *QUICK]),
 }
 FAILURES = ["missing_folder", "empty_folder", "only_broken", "grid_too_small", "sigma_zero",
-            "iterations_zero", "rows_without_cols", "negative_border", "identical_covers"]
+            "iterations_zero", "rows_without_cols", "negative_border", "identical_covers",
+            "border_huge", "iterations_huge", "grid_huge", "training_too_long", "seed_negative",
+            "sigma_nan", "out_is_input", "out_in_covers_folder", "out_hard_link_to_input",
+            "out_fifo", "out_symlink", "out_folder", "out_devnull", "out_empty", "out_jpg",
+            "out_name_too_long", "out_under_a_file", "positions_folder", "same_file_twice"]
+# What is in the working folder before the run (and must be unchanged after a refusal).
+PREPARED = {
+    "out_fifo": ["grid.png"], "out_symlink": ["grid.png", "target.png"],
+    "out_folder": ["grid.png"], "positions_folder": ["pos.csv"],
+    "same_file_twice": ["grid.png", "pos.csv"], "out_hard_link_to_input": ["grid.png"],
+    "out_under_a_file": ["pos.csv"],
+}
+
+
+def prepare(name, cwd, folders):
+    """Put things in the way of the outputs, before the run."""
+    if name == "out_fifo":
+        os.mkfifo(cwd / "grid.png")
+    elif name == "out_symlink":
+        (cwd / "target.png").write_bytes(b"precious")
+        os.symlink("target.png", cwd / "grid.png")
+    elif name == "out_folder":
+        (cwd / "grid.png").mkdir()
+    elif name == "positions_folder":
+        (cwd / "pos.csv").mkdir()
+    elif name == "same_file_twice":
+        (cwd / "pos.csv").write_bytes(b"old")
+        os.link(cwd / "pos.csv", cwd / "grid.png")
+    elif name == "out_hard_link_to_input":
+        os.link(folders["good"] / "cover00.jpg", cwd / "grid.png")
+    elif name in ("out_under_a_file", "replace_regular_files"):
+        (cwd / "pos.csv").write_bytes(b"old")
+        if name == "replace_regular_files":
+            (cwd / "grid.png").write_bytes(b"old")
+
+
+def bad_exif_jpeg(path):
+    """The issue's malformed EXIF, exactly."""
+    exif = Image.Exif()
+    exif[274] = 6
+    exif[271] = "Cam"
+    Image.new("RGB", (16, 24)).save(
+        path, exif=exif.tobytes().replace(b"\x01\x0f\x00\x02", b"\x01\x1a\x00\x02", 1))
+
+
+# Covers of the hostile folder whose names are dangerous in a terminal or a spreadsheet.
+HOSTILE_GOOD = ["=HYPERLINK(1).jpg", "+1.jpg", "-2.jpg", "@3.jpg", "evil\x1b[2J\nname.jpg",
+                os.fsdecode(b"latin1_\xff.jpg"), "plain.jpg"]
+
+
+def make_hostile(folder):
+    make_covers(folder, n=4)
+    for i, name in enumerate(HOSTILE_GOOD):
+        Image.new("RGB", (WIDTH, HEIGHT), (30 * i, 200 - 20 * i, 90)).save(folder / name, "JPEG")
+    bad_exif_jpeg(folder / "bad.jpg")
+    (folder / "empty.png").write_bytes(b"")
+    (folder / "\x1b[31mred.png").write_bytes(b"not a png")
+    os.mkfifo(folder / "fifo.jpg")
+    os.symlink("/dev/zero", folder / "zero.jpg")
+    (folder / "dir.jpg").mkdir()
+    return folder
 
 
 class Run:
@@ -94,20 +179,40 @@ def runs(tmp_path_factory):
     for i in range(4):
         Image.new("RGB", (WIDTH, HEIGHT), (40, 90, 200)).save(folders["identical"] / f"same{i}.png")
     folders["only_broken"].mkdir()
+    folders["hostile"] = make_hostile(base / "hostile")
+    folders["mixed_sizes"] = make_covers(base / "mixed_sizes")
+    Image.new("RGB", (WIDTH * 40, HEIGHT * 40), "red").save(folders["mixed_sizes"] / "000.jpg")
+    Image.new("RGB", (1, 1), "blue").save(folders["mixed_sizes"] / "000_icon.png")
+    folders["pngs"] = base / "pngs"
+    folders["pngs"].mkdir()
+    for i in range(4):
+        Image.new("RGB", (WIDTH, HEIGHT), (60 * i, 0, 0)).save(folders["pngs"] / f"cover{i:02d}.png")
     (folders["only_broken"] / "broken.jpg").write_bytes(b"this is not a JPEG")
     (folders["good_and_broken"] / "broken.jpg").write_bytes(b"this is not a JPEG")
 
-    started = {}
+    commands = []
     for name, (folder, arguments) in RUNS.items():
         cwd = base / "runs" / name
         cwd.mkdir(parents=True)
-        command = [sys.executable, str(HELPERS), str(folders[folder]), *arguments]
-        started[name] = (cwd, subprocess.Popen(command, cwd=cwd, stdout=subprocess.PIPE,
-                                               stderr=subprocess.PIPE, text=True,
-                                               stdin=subprocess.DEVNULL))
-    results = {}
-    for name, (cwd, process) in started.items():
-        stdout, stderr = process.communicate(timeout=120)
+        prepare(name, cwd, folders)
+        arguments = [a.format(**{k: str(v) for k, v in folders.items()}) for a in arguments]
+        commands.append((name, cwd, [sys.executable, str(HELPERS), str(folders[folder]),
+                                     *arguments]))
+    # A few at a time: the machine may be small and busy.
+    results, running = {}, []
+    while commands or running:
+        while commands and len(running) < 4:
+            name, cwd, command = commands.pop(0)
+            running.append((name, cwd, subprocess.Popen(
+                command, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                stdin=subprocess.DEVNULL)))
+        name, cwd, process = running.pop(0)
+        try:
+            stdout, stderr = process.communicate(timeout=300)
+        except subprocess.TimeoutExpired:
+            for _, _, other in [(name, cwd, process), *running]:
+                other.kill()  # leave no run behind
+            raise
         results[name] = Run(cwd, process.returncode, stdout, stderr)
     return results
 
@@ -221,7 +326,7 @@ def test_bad_input_fails_with_one_error_line(runs, name):
     assert len(lines) == 1, run.stderr
     assert lines[0].startswith("error: ")
     # nothing written: no grid.png, no pos.csv, no temporary file
-    assert os.listdir(run.cwd) == []
+    assert sorted(os.listdir(run.cwd)) == PREPARED.get(name, [])
 
 
 def test_error_messages_say_what_is_wrong(runs):
@@ -233,7 +338,7 @@ def test_error_messages_say_what_is_wrong(runs):
     assert "2x2" in runs["grid_too_small"].stderr
     assert "sigma" in runs["sigma_zero"].stderr
     assert "iterations" in runs["iterations_zero"].stderr
-    assert "rows and cols" in runs["rows_without_cols"].stderr
+    assert "--rows and --cols" in runs["rows_without_cols"].stderr
     assert "border" in runs["negative_border"].stderr
     assert "identical" in runs["identical_covers"].stderr
 
@@ -246,3 +351,199 @@ def test_library_warnings_become_one_clean_line(runs):
     assert lines and all(line.startswith("warning: ") for line in lines), run.stderr
     assert any("sigma" in line for line in lines)
     assert "UserWarning" not in run.stderr and "warn(" not in run.stderr
+
+
+# --- hostile folders and careless paths (issue 10) ---------------------------------------
+
+
+def test_limits_are_refused_at_once_naming_the_limit(runs):
+    border = runs["border_huge"].stderr
+    assert "grid image would be" in border and "--border (10000)" in border
+    assert "memory limit" in border
+    iterations = runs["iterations_huge"].stderr
+    assert "--iterations 1,000,000,000 is over the limit of 24,000,000" in iterations
+    grid = runs["grid_huge"].stderr
+    assert "3000x3000" in grid and "memory limit" in grid
+    assert "time limit" in runs["training_too_long"].stderr
+    assert "--seed must be between 0 and 4294967295" in runs["seed_negative"].stderr
+    assert "--sigma must be a finite number > 0, got nan" in runs["sigma_nan"].stderr
+
+
+def test_outputs_in_the_way_are_named_and_left_alone(runs):
+    assert "is an input cover" in runs["out_is_input"].stderr
+    assert "inside the covers folder" in runs["out_in_covers_folder"].stderr
+    assert "same file as the input cover 'cover00.jpg'" in runs["out_hard_link_to_input"].stderr
+    assert "is a FIFO" in runs["out_fifo"].stderr
+    assert "is a symbolic link" in runs["out_symlink"].stderr
+    assert "is a folder" in runs["out_folder"].stderr
+    assert "'pos.csv' is a folder" in runs["positions_folder"].stderr
+    assert "must end with .png" in runs["out_devnull"].stderr
+    assert "--out is empty" in runs["out_empty"].stderr
+    assert "must end with .png (got '.jpg')" in runs["out_jpg"].stderr
+    assert "longer than 255 bytes" in runs["out_name_too_long"].stderr
+    assert "is a file, not a folder" in runs["out_under_a_file"].stderr
+    assert "both as the grid and as the positions file" in runs["same_file_twice"].stderr
+    # what was in the way is untouched
+    cwd = runs["out_symlink"].cwd
+    assert (cwd / "target.png").read_bytes() == b"precious"
+    assert os.readlink(cwd / "grid.png") == "target.png"
+    assert (runs["same_file_twice"].cwd / "pos.csv").read_bytes() == b"old"
+    import stat
+    assert stat.S_ISFIFO(os.lstat(runs["out_fifo"].cwd / "grid.png").st_mode)
+    folder = runs["out_is_input"].cwd.parent.parent / "pngs"
+    assert sorted(os.listdir(folder)) == [f"cover{i:02d}.png" for i in range(4)]
+    with Image.open(folder / "cover00.png") as cover:
+        assert cover.size == (WIDTH, HEIGHT)
+
+
+def test_regular_files_are_replaced(runs):
+    run = runs["replace_regular_files"]
+    check_succeeded(run)
+    check_layout(run, cover_names(), *helpers.grid_shape_for(N_COVERS))
+
+
+def test_a_250_character_name_is_written(runs):
+    run = runs["long_name"]
+    assert run.returncode == 0, run.stderr
+    assert sorted(os.listdir(run.cwd)) == ["g" * 246 + ".png", "p" * 246 + ".csv"]
+
+
+def test_hostile_folder_places_every_good_cover_once(runs):
+    run = runs["hostile"]
+    assert run.returncode == 0, run.stderr
+    assert "Traceback" not in run.stderr
+    assert sorted(os.listdir(run.cwd)) == ["grid.png", "pos.csv"]
+    data = (run.cwd / "pos.csv").read_bytes()
+    rows = list(csv.reader(io.StringIO(data.decode("utf-8", errors="surrogateescape"))))[1:]
+    written = [name for name, _, _ in rows]
+    expected = [f"cover{i:02d}.jpg" for i in range(4)] + HOSTILE_GOOD
+    formula = {"=HYPERLINK(1).jpg", "+1.jpg", "-2.jpg", "@3.jpg"}
+    shown = ["'" + name if name in formula else name for name in expected]
+    assert sorted(written) == sorted(shown)  # every good cover once, formulas neutralised
+    assert b"latin1_\xff.jpg" in data  # the real bytes of the name, to find the file
+    cells = [(r, c) for _, r, c in rows]
+    assert len(set(cells)) == len(cells)
+
+
+def test_hostile_folder_names_every_bad_file_on_one_escaped_line(runs):
+    run = runs["hostile"]
+    lines = run.stderr.splitlines()
+    skipped = sorted(line for line in lines if line.startswith("skipped "))
+    assert skipped == [
+        "skipped \\x1b[31mred.png: not a readable image: no JPEG, PNG or WebP data found",
+        "skipped bad.jpg: malformed EXIF data: bad operand type for abs(): 'str'",
+        "skipped empty.png: empty file (0 bytes)",
+        "skipped fifo.jpg: not a regular file",
+        "skipped zero.jpg: not a regular file",
+    ]
+    assert "\x1b" not in run.stderr and "\x1b" not in run.stdout
+    assert len(lines) == len(skipped)  # nothing else: all covers had the same size
+
+
+def test_resized_covers_are_reported_in_one_line(runs):
+    run = runs["mixed_sizes"]
+    check_succeeded(run)
+    notes = [line for line in run.stderr.splitlines() if line.startswith("note: ")]
+    assert notes == [f"note: 2 of {N_COVERS + 2} covers were resized to {WIDTH}x{HEIGHT} px "
+                     "(the folder's typical size)"]
+    rows, cols = helpers.grid_shape_for(N_COVERS + 2)
+    assert run.png_size() == (cols * WIDTH, rows * HEIGHT)  # cells at the working size
+
+
+def test_max_side_shrinks_the_cells(runs):
+    run = runs["max_side"]
+    check_succeeded(run)
+    rows, cols = helpers.grid_shape_for(N_COVERS)
+    assert run.png_size() == (cols * 8, rows * 12)
+    assert "note: 12 of 12 covers were resized to 8x12 px" in run.stderr
+
+
+@pytest.mark.parametrize("arguments, expected", [
+    (["--rows", "nan"], "error: argument --rows: invalid int value: 'nan'"),
+    (["--colour", "red"], "error: unrecognized arguments: --colour red"),
+    (["--preset", "best"], "error: argument --preset: invalid choice: 'best'"),
+])
+def test_a_bad_option_is_one_error_line_and_one_hint(tmp_path, arguments, expected):
+    result = subprocess.run([sys.executable, str(HELPERS), str(tmp_path), *arguments],
+                            capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    assert result.returncode == 2
+    lines = result.stderr.splitlines()
+    assert len(lines) == 2 and lines[0].startswith(expected), result.stderr
+    assert lines[1].startswith("hint: ") and "usage" not in result.stderr
+
+
+def test_a_closed_stdout_ends_without_a_traceback(tmp_path):
+    folder = make_covers(tmp_path / "covers", n=4)
+    process = subprocess.Popen([sys.executable, str(HELPERS), str(folder), *QUICK,
+                                "--out", "grid.png"], cwd=tmp_path, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
+    process.stdout.close()  # like `| head -0`: nobody reads the summary line
+    stderr = process.stderr.read().decode()
+    process.wait(timeout=120)
+    assert "Traceback" not in stderr and "BrokenPipe" not in stderr and "Exception" not in stderr
+    assert all(line.startswith("warning: ") for line in stderr.splitlines())  # MiniSom's sigma
+    assert process.returncode == 1
+    assert (tmp_path / "grid.png").exists()  # the outputs were complete before the print
+
+
+@pytest.mark.slow
+def test_ctrl_c_prints_one_line_exits_130_and_leaves_nothing(tmp_path):
+    import signal
+
+    folder = make_covers(tmp_path / "covers")
+    Image.new("RGB", (WIDTH * 2, HEIGHT * 2), "red").save(folder / "big.png")  # gives a note
+    cwd = tmp_path / "run"
+    cwd.mkdir()
+    process = subprocess.Popen([sys.executable, str(HELPERS), str(folder), *OUTPUTS,
+                                "--iterations", "2000000"],  # about a minute
+                               cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               stdin=subprocess.DEVNULL, text=True)
+    first = process.stderr.readline()  # the note comes after loading: training starts
+    assert first.startswith("note: "), first
+    process.send_signal(signal.SIGINT)
+    rest = process.stderr.read()
+    process.wait(timeout=120)
+    assert process.returncode == 130
+    assert rest.splitlines() == ["error: interrupted (no partial file was left behind)"]
+    assert os.listdir(cwd) == []
+
+
+@pytest.mark.slow
+def test_twenty_photos_of_1200x1800_stay_under_700_mb(tmp_path):
+    from test_loading import write_photos
+
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    write_photos(folder, 20, (1200, 1800))
+    # A fresh Python whose only child is the command line: its peak is the run's peak.
+    measure = ("import resource, subprocess, sys; "
+               "code = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL).returncode; "
+               "print(code, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss // 1024)")
+    result = subprocess.run(
+        [sys.executable, "-c", measure, sys.executable, str(HELPERS), str(folder),
+         "--out", str(tmp_path / "grid.png"), "--positions", str(tmp_path / "grid.csv")],
+        capture_output=True, text=True, timeout=600, cwd=tmp_path)
+    code, peak_mb = map(int, result.stdout.split())
+    assert code == 0, result.stderr
+    assert peak_mb < 700, f"peak {peak_mb} MB"
+    with Image.open(tmp_path / "grid.png") as grid:
+        assert grid.size == (5 * 200, 4 * 300)  # cells at the working size, 200x300
+
+
+def test_an_unfinished_progress_line_is_ended_before_an_error(monkeypatch):
+    from tutorial_kit import progress
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    terminal = Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    report = progress.progress_reporter(True, total=10, seconds=5)
+    report(4)
+    progress.end_line()
+    progress.end_line()  # only once
+    assert terminal.getvalue() == "\rtraining  40%\n"
+    report(10)
+    progress.end_line()  # a finished bar already ended its line
+    assert terminal.getvalue() == "\rtraining  40%\n\rtraining 100%\n"

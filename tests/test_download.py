@@ -1,4 +1,4 @@
-"""Tests of section 1 of helpers.py: download_original_covers and its command.
+"""Tests of tutorial_kit/download.py: download_original_covers and its command.
 
 No test touches the internet: a small HTTP server on 127.0.0.1 serves three
 fake "covers", and a test manifest lists their SHA-256.
@@ -15,7 +15,6 @@ from types import SimpleNamespace
 
 import pytest
 
-import helpers
 from tutorial_kit import download as dl, files
 from tutorial_kit.download import DownloadError, download_command, download_original_covers, read_manifest
 
@@ -65,6 +64,36 @@ def server(tmp_path):
                 self.close_connection = True
             elif self.path.startswith("/slow/"):
                 release.wait(5)
+            elif self.path.startswith("/trickle/"):  # one byte every 50 ms, never timing out
+                self.send_response(200)
+                self.send_header("Content-Length", "1000")
+                self.end_headers()
+                for _ in range(1000):
+                    if release.wait(0.05):
+                        break
+                    try:
+                        self.wfile.write(b"x")
+                        self.wfile.flush()
+                    except OSError:
+                        break
+            elif self.path.startswith("/huge/"):  # promises 300 MB
+                self.send_response(200)
+                self.send_header("Content-Length", str(300 * 1024**2))
+                self.end_headers()
+                try:
+                    self.wfile.write(b"x" * 65536)
+                except OSError:
+                    pass
+                release.wait(5)
+            elif self.path.startswith("/endless/"):  # no length, more and more bytes
+                self.send_response(200)
+                self.end_headers()
+                self.close_connection = True
+                try:
+                    for _ in range(200):
+                        self.wfile.write(b"y" * 4096)
+                except OSError:
+                    pass
             else:
                 super().do_GET()
 
@@ -208,7 +237,7 @@ def test_a_server_that_does_not_answer_times_out(dest, server, manifest):
 
 def test_ctrl_c_while_writing_leaves_no_temporary_file(dest, server, manifest, monkeypatch):
     def interrupted_replace(source, target):
-        assert re.fullmatch(r"\.c\.jpg\.\w+\.part", Path(source).name) and Path(source).exists()
+        assert re.fullmatch(r"\.\w+\.part", Path(source).name) and Path(source).exists()
         raise KeyboardInterrupt
 
     monkeypatch.setattr(files.os, "replace", interrupted_replace)
@@ -339,3 +368,71 @@ def test_command_ctrl_c(dest, server, manifest, capsys, monkeypatch):
     code, _, err = run_command(dest, server, manifest, capsys)
     assert code == 130 and err.startswith("error: interrupted")
     assert leftovers(dest) == []
+
+
+# --- deadline, size cap, damaged local copies (issue 10) ----------------------------------
+
+
+def test_a_trickling_server_is_stopped_by_the_overall_deadline(dest, server, manifest):
+    import time
+
+    start = time.monotonic()
+    with pytest.raises(DownloadError) as error:
+        download_original_covers(dest, base_url=server.url + "trickle/", manifest=manifest,
+                                 timeout=5, deadline=0.5)
+    assert time.monotonic() - start < 3  # each byte comes well within the 5 s timeout
+    assert "took longer than its deadline of 0.5 s" in one_line_error(error, "c.jpg")
+    assert leftovers(dest) == []
+
+
+def test_a_declared_size_over_the_cap_is_refused_without_reading_it(dest, server, manifest):
+    import time
+
+    start = time.monotonic()
+    with pytest.raises(DownloadError) as error:
+        download_original_covers(dest, base_url=server.url + "huge/", manifest=manifest)
+    assert time.monotonic() - start < 3
+    message = one_line_error(error, "c.jpg")
+    assert "314,572,800 bytes, over the limit of 5,242,880 bytes for one cover" in message
+    assert leftovers(dest) == []
+
+
+def test_a_response_without_length_is_cut_at_the_cap(dest, server, manifest):
+    with pytest.raises(DownloadError) as error:
+        download_original_covers(dest, base_url=server.url + "endless/", manifest=manifest,
+                                 max_bytes=10_000)
+    assert "over the limit of 10,000 bytes" in one_line_error(error, "c.jpg")
+    assert leftovers(dest) == []
+
+
+def test_a_damaged_local_copy_is_named_when_offline(dest, manifest):
+    dest.mkdir()
+    (dest / "c.jpg").write_bytes(b"damaged")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    with pytest.raises(DownloadError) as error:
+        download_original_covers(dest, base_url=f"http://127.0.0.1:{port}/", manifest=manifest)
+    message = one_line_error(error, "c.jpg")
+    assert message.endswith(f"the local copy {dest / 'c.jpg'} is damaged (its checksum "
+                            "differs) and was left as it is")
+    assert (dest / "c.jpg").read_bytes() == b"damaged"
+
+
+def test_a_replaced_damaged_copy_is_reported(dest, server, manifest, capsys):
+    download(dest, server, manifest)
+    (dest / "a.jpg").write_bytes(b"damaged")
+    assert run_command(dest, server, manifest, capsys) == (
+        0, f"downloaded 1 covers to {dest} (2 already present, 1 damaged local copies "
+        "replaced)\n", "")
+    assert (dest / "a.jpg").read_bytes() == COVERS["a.jpg"]
+
+
+def test_a_fifo_in_the_place_of_a_cover_is_refused(dest, server, manifest):
+    import os
+
+    dest.mkdir()
+    os.mkfifo(dest / "c.jpg")
+    with pytest.raises(DownloadError, match="is a FIFO"):
+        download(dest, server, manifest)
+    assert leftovers(dest) == ["c.jpg"]

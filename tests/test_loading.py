@@ -8,8 +8,6 @@ import warnings
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 from PIL import Image, ImageFile, features
 
 import helpers
@@ -303,12 +301,15 @@ def test_explicit_size_overrides_the_common_size(mixed):
     assert covers.names == sorted(VALID)
 
 
-def test_a_tie_goes_to_the_size_of_the_first_file(tmp_path):
+def test_without_a_majority_the_median_shape_and_area_is_used(tmp_path):
     solid(RED, (50, 50)).save(tmp_path / "a.png")
     solid(RED, (W, H)).save(tmp_path / "b.png")
     solid(RED, (W, H)).save(tmp_path / "c.png")
     solid(RED, (50, 50)).save(tmp_path / "d.png")
-    assert load_covers(tmp_path).images.shape == (4, 50, 50, 3)
+    # median aspect (1 and 1.5) is 1.25, median area (2400 and 2500) is 2450
+    covers = load_covers(tmp_path)
+    assert covers.images.shape == (4, 55, 44, 3)
+    assert covers.resized == "4 of 4 covers were resized to 44x55 px (the folder's typical size)"
 
 
 def test_a_majority_beats_sorted_order(tmp_path):
@@ -316,6 +317,85 @@ def test_a_majority_beats_sorted_order(tmp_path):
     for name in "bcd":
         solid(RED, (W, H)).save(tmp_path / f"{name}.png")
     assert load_covers(tmp_path).images.shape == (4, H, W, 3)
+
+
+def posters_of_slightly_different_sizes(folder, n=12):
+    for i in range(n):
+        solid(BLUE, (W + i, H + i)).save(folder / f"poster{i:02d}.png")
+
+
+def test_one_huge_cover_does_not_enlarge_the_others(tmp_path):
+    posters_of_slightly_different_sizes(tmp_path)
+    solid(RED, (30 * W, 30 * H)).save(tmp_path / "000.jpg")  # sorts first
+    covers = load_covers(tmp_path)
+    height, width = covers.images.shape[1:3]
+    assert W <= width <= W + 11 and H <= height <= H + 11  # among the posters' sizes
+    assert covers.names[0] == "000.jpg" and close(covers.images[0], RED)
+    # poster06 (46x66) is the median and keeps its size; the other 12 are resized
+    assert covers.resized.startswith(f"12 of 13 covers were resized to {width}x{height} px")
+
+
+def test_one_icon_does_not_shrink_the_others(tmp_path):
+    posters_of_slightly_different_sizes(tmp_path)
+    solid(RED, (1, 1)).save(tmp_path / "000_icon.png")
+    covers = load_covers(tmp_path)
+    height, width = covers.images.shape[1:3]
+    assert W <= width <= W + 11 and H <= height <= H + 11
+    assert np.all(covers.images[0] == RED)  # the icon is scaled up, a plain red cover
+
+
+def test_the_long_side_is_capped_at_max_side(tmp_path):
+    for name in "abc":
+        solid(RED, (400, 600)).save(tmp_path / f"{name}.png")
+    covers = load_covers(tmp_path)
+    assert covers.images.shape == (3, 300, 200, 3)
+    assert covers.resized == ("3 of 3 covers were resized to 200x300 px "
+                              "(the folder's typical size, long side capped at 300 px)")
+    assert load_covers(tmp_path, max_side=90).images.shape == (3, 90, 60, 3)
+    assert load_covers(tmp_path, max_side=600).resized == ""
+
+
+def test_an_explicit_size_is_not_capped(tmp_path):
+    solid(RED, (400, 600)).save(tmp_path / "a.png")
+    covers = load_covers(tmp_path, size=(400, 600), max_side=10)
+    assert covers.images.shape == (1, 600, 400, 3) and covers.resized == ""
+
+
+@pytest.mark.parametrize("max_side", [0, -5, 2.5, "300", True, None])
+def test_a_bad_max_side_is_a_value_error(tmp_path, max_side):
+    solid(RED).save(tmp_path / "a.png")
+    with pytest.raises(ValueError, match="max_side must be"):
+        load_covers(tmp_path, max_side=max_side)
+
+
+def test_resized_names_the_count_of_covers_of_another_size(loaded):
+    covers, _ = loaded  # k_wide.png and l_big.Png are not 40x60
+    assert covers.resized == (f"2 of {len(VALID)} covers were resized to {W}x{H} px "
+                              "(the folder's typical size)")
+
+
+def test_the_bundled_covers_keep_their_size():
+    covers = load_covers(helpers.BUNDLED_COVERS)
+    assert covers.images.shape == (100, 278, 185, 3)
+    assert covers.resized == "" and covers.skipped == []
+
+
+def test_a_big_jpeg_is_decoded_at_reduced_scale(tmp_path, monkeypatch):
+    from PIL import JpegImagePlugin
+
+    decoded = []
+    real_load = JpegImagePlugin.JpegImageFile.load
+
+    def spy(self):
+        decoded.append(self.size)  # the size the pixels are decoded at
+        return real_load(self)
+
+    monkeypatch.setattr(JpegImagePlugin.JpegImageFile, "load", spy)
+    solid(RED, (2400, 1600)).save(tmp_path / "photo.jpg")
+    covers = load_covers(tmp_path)
+    assert covers.images.shape == (1, 200, 300, 3)
+    assert decoded[0] == (300, 200)  # 1/8 scale: 2400x1600 is never in memory
+    assert close(covers.images[0], RED)
 
 
 @pytest.mark.parametrize(
@@ -444,25 +524,7 @@ def test_webp_without_pillow_support_is_reported(tmp_path, monkeypatch):
     assert covers.skipped == [("a.webp", "WebP is not supported by this installation of Pillow")]
 
 
-@settings(max_examples=60, derandomize=True, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(data=st.data())
-def test_damaged_files_never_crash_the_loader(tmp_path_factory, data):
-    """Flip, cut or overwrite bytes of a valid JPEG or PNG: it loads or is skipped."""
-    folder = tmp_path_factory.mktemp("fuzz")
-    kind = data.draw(st.sampled_from(["JPEG", "PNG"]))
-    buffer = io.BytesIO()
-    noise().save(buffer, kind)
-    blob = bytearray(buffer.getvalue())
-    for _ in range(data.draw(st.integers(1, 8))):
-        blob[data.draw(st.integers(0, len(blob) - 1))] = data.draw(st.integers(0, 255))
-    blob = blob[: data.draw(st.integers(1, len(blob)))]
-    solid(RED).save(folder / "good.png")
-    (folder / f"damaged.{kind.lower()}").write_bytes(bytes(blob))
-    covers = load_covers(folder, size=(W, H))  # a damaged header may claim any size
-    assert "good.png" in covers.names
-    assert len(covers.names) + len(covers.skipped) == 2
-    assert covers.images.shape == (len(covers.names), H, W, 3)
+# Thousands of damaged files: see tests/test_fuzz.py.
 
 
 # --- folders without covers -------------------------------------------------------------
@@ -524,3 +586,275 @@ def test_a_failed_second_pass_keeps_names_and_images_aligned(tmp_path):
     assert covers.names == ["a.png", "c.png"]
     assert np.all(covers.images[0] == RED) and np.all(covers.images[1] == BLUE)
     assert covers.skipped[0][0] == "b.jpg"
+
+
+# --- hostile files: any problem with one file skips that file, by name ------------------
+
+
+def bad_exif_jpeg(path):
+    """The issue's case, exactly: orientation 6 plus a Make tag retyped as RATIONAL."""
+    exif = Image.Exif()
+    exif[274] = 6
+    exif[271] = "Cam"
+    data = exif.tobytes().replace(b"\x01\x0f\x00\x02", b"\x01\x1a\x00\x02", 1)
+    Image.new("RGB", (16, 24)).save(path, exif=data)
+
+
+def test_malformed_exif_skips_that_file_by_name(tmp_path):
+    solid(RED).save(tmp_path / "good.png")
+    bad_exif_jpeg(tmp_path / "bad.jpg")
+    covers = load_covers(tmp_path)
+    assert covers.names == ["good.png"]
+    [(name, reason)] = covers.skipped
+    assert name == "bad.jpg" and reason.startswith("malformed EXIF data: ")
+
+
+def test_malformed_exif_without_rotation_is_harmless(tmp_path):
+    exif = Image.Exif()
+    exif[271] = "Cam"  # no orientation tag: nothing to turn, nothing to fail
+    data = exif.tobytes().replace(b"\x01\x0f\x00\x02", b"\x01\x1a\x00\x02", 1)
+    solid(RED).save(tmp_path / "a.jpg", exif=data)
+    assert load_covers(tmp_path).names == ["a.jpg"]
+
+
+@pytest.mark.parametrize("where", ["upright_size", "read_cover"])
+@pytest.mark.parametrize("error", [TypeError("bad operand"), KeyError(7), RuntimeError("boom"),
+                                   IndexError("tuple index out of range"), MemoryError()])
+def test_any_exception_in_one_file_skips_only_that_file(tmp_path, monkeypatch, where, error):
+    solid(RED).save(tmp_path / "a.png")
+    solid(BLUE).save(tmp_path / "b.png")
+    real = getattr(images_module, where)
+
+    def failing(path, *args):
+        if path.name == "a.png":
+            raise error
+        return real(path, *args)
+
+    monkeypatch.setattr(images_module, where, failing)
+    covers = load_covers(tmp_path)
+    assert covers.names == ["b.png"] and np.all(covers.images[0] == BLUE)
+    [(name, reason)] = covers.skipped
+    assert name == "a.png" and reason.startswith("not ")
+    assert "\n" not in reason and len(reason) <= 160
+
+
+def test_ctrl_c_is_not_swallowed(tmp_path, monkeypatch):
+    solid(RED).save(tmp_path / "a.png")
+
+    def interrupted(path, size):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(images_module, "read_cover", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        load_covers(tmp_path)
+
+
+def test_names_with_newlines_and_terminal_escapes_are_escaped_in_reasons(tmp_path):
+    solid(RED).save(tmp_path / "good\nname.png")
+    (tmp_path / "evil\x1b[31m\n.jpg").write_bytes(b"not a picture")
+    (tmp_path / "rtl\u202egnp.jpg").write_bytes(b"")
+    covers = load_covers(tmp_path)
+    assert covers.names == ["good\nname.png"]  # the real name, to find the file
+    assert dict(covers.skipped) == {
+        "evil\\x1b[31m\\n.jpg": "not a readable image: no JPEG, PNG or WebP data found",
+        "rtl\\u202egnp.jpg": "empty file (0 bytes)",
+    }
+
+
+def test_printable_keeps_ordinary_names():
+    for name in ["poster_000.jpg", "Amélie (2001).png", "千と千尋.webp", "a b,c.jpg"]:
+        assert images_module.printable(name) == name
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "fsencode"), reason="POSIX names")
+def test_a_name_that_is_not_utf8_is_loaded_and_printable(tmp_path):
+    import os
+
+    name = os.fsdecode(b"latin1_\xff.jpg")
+    try:
+        solid(RED).save(tmp_path / name, format="JPEG")
+    except (UnicodeEncodeError, OSError):
+        pytest.skip("this file system refuses names that are not UTF-8")
+    (tmp_path / os.fsdecode(b"broken_\xfe.png")).write_bytes(b"xx")
+    covers = load_covers(tmp_path)
+    assert covers.names == [name]
+    assert covers.skipped[0][0] == "broken_\\xfe.png"
+    assert images_module.printable(name) == "latin1_\\xff.jpg"
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "mkfifo"), reason="needs FIFOs")
+def test_special_files_named_like_covers_are_skipped_without_opening_them(tmp_path):
+    import os
+
+    solid(RED).save(tmp_path / "good.png")
+    os.mkfifo(tmp_path / "fifo.jpg")  # opening it would block forever
+    os.symlink("/dev/zero", tmp_path / "zero.jpg")  # reading it would never end
+    os.symlink(tmp_path / "nowhere.png", tmp_path / "dangling.png")
+    os.symlink(tmp_path / "loop.png", tmp_path / "loop.png")
+    (tmp_path / "folder.jpg").mkdir()  # a subfolder, ignored like any other
+    covers = load_covers(tmp_path)
+    assert covers.names == ["good.png"]
+    assert covers.skipped == [(name, "not a regular file") for name in
+                              ["dangling.png", "fifo.jpg", "loop.png", "zero.jpg"]]
+
+
+def patched_png_size(width, height):
+    """A tiny valid PNG whose header claims width x height (CRC fixed up)."""
+    import struct
+    import zlib
+
+    buffer = io.BytesIO()
+    solid(RED, (2, 2)).save(buffer, "PNG")
+    data = bytearray(buffer.getvalue())
+    ihdr = bytearray(data[12:29])  # b"IHDR" + 13 bytes
+    ihdr[4:12] = struct.pack(">II", width, height)
+    data[12:29] = ihdr
+    data[29:33] = struct.pack(">I", zlib.crc32(bytes(ihdr)))
+    return bytes(data)
+
+
+def test_huge_dimensions_in_a_header_are_refused_quickly(tmp_path):
+    import time
+
+    (tmp_path / "claims_huge.png").write_bytes(patched_png_size(100_000, 100_000))
+    (tmp_path / "claims_big.png").write_bytes(patched_png_size(9_000, 9_000))  # 81 MP, no data
+    sof = jpeg_bytes(solid(RED, (16, 16)))
+    at = sof.index(b"\xff\xc0") + 5  # SOF0: length(2) precision(1) height(2) width(2)
+    (tmp_path / "claims_huge.jpg").write_bytes(sof[:at] + b"\xea\x60\xea\x60" + sof[at + 4:])
+    solid(BLUE).save(tmp_path / "good.png")
+    start = time.perf_counter()
+    covers = load_covers(tmp_path, size=(W, H))
+    assert time.perf_counter() - start < 5
+    assert covers.names == ["good.png"]
+    reasons = dict(covers.skipped)
+    assert reasons["claims_huge.png"].startswith("too large: 10000000000 pixels")
+    assert reasons["claims_huge.jpg"].startswith("too large: 3600000000 pixels")
+    assert reasons["claims_big.png"].startswith("truncated image")
+
+
+def test_huge_claimed_size_does_not_decide_the_working_size(tmp_path):
+    (tmp_path / "claims_big.png").write_bytes(patched_png_size(9_000, 9_000))
+    for name in "abc":
+        solid(BLUE).save(tmp_path / f"{name}.png")
+    assert load_covers(tmp_path).images.shape == (3, H, W, 3)
+
+
+@pytest.mark.parametrize("extension", ["png", "webp"])
+def test_animated_files_give_their_first_frame(tmp_path, extension):
+    if extension == "webp" and not HAS_WEBP:
+        pytest.skip("this Pillow has no WebP support")
+    frames = [solid(RED), solid(GREEN), solid(BLUE)]
+    frames[0].save(tmp_path / f"anim.{extension}", save_all=True, append_images=frames[1:],
+                   **({"lossless": True} if extension == "webp" else {}))
+    covers = load_covers(tmp_path)
+    assert covers.names == [f"anim.{extension}"] and np.all(covers.images[0] == RED)
+
+
+def test_a_one_pixel_image_becomes_a_plain_cover(tmp_path):
+    solid(GREEN, (1, 1)).save(tmp_path / "dot.png")
+    solid(RED).save(tmp_path / "a.png")
+    solid(RED).save(tmp_path / "b.png")
+    covers = load_covers(tmp_path)
+    assert covers.images.shape == (3, H, W, 3)
+    assert np.all(covers.images[covers.names.index("dot.png")] == GREEN)
+
+
+def test_extreme_aspect_ratios_are_cropped_not_refused(tmp_path):
+    solid(RED, (1, 3000)).save(tmp_path / "needle.png")
+    solid(BLUE, (3000, 1)).save(tmp_path / "line.png")
+    for name in "abc":
+        solid(GREEN).save(tmp_path / f"{name}.png")
+    covers = load_covers(tmp_path)
+    assert covers.images.shape == (5, H, W, 3)
+    assert covers.skipped == []
+    assert np.all(covers.images[covers.names.index("needle.png")] == RED)
+
+
+def test_cmyk_jpeg_with_a_garbage_icc_profile_is_loaded(tmp_path):
+    solid((0, 255, 255, 0), mode="CMYK").save(tmp_path / "cmyk.jpg", icc_profile=b"garbage" * 20)
+    assert close(load_covers(tmp_path).images[0], RED)
+
+
+def test_png_with_a_long_text_chunk_loads(tmp_path):
+    from PIL import PngImagePlugin
+
+    plain = PngImagePlugin.PngInfo()
+    plain.add_itxt("Comment", "x" * 3_000_000, zip=False)  # 3 MB of text
+    solid(RED).save(tmp_path / "long_text.png", pnginfo=plain)
+    zipped = PngImagePlugin.PngInfo()
+    zipped.add_itxt("Comment", "x" * 5_000_000, zip=True)  # unzips to 5 MB: over Pillow's 1 MB
+    solid(RED).save(tmp_path / "zipped_text.png", pnginfo=zipped)
+    limit = PngImagePlugin.MAX_TEXT_CHUNK
+    covers = load_covers(tmp_path)
+    assert PngImagePlugin.MAX_TEXT_CHUNK == limit  # Pillow's own limit is given back
+    assert covers.names == ["long_text.png", "zipped_text.png"] and covers.skipped == []
+
+
+@pytest.mark.slow
+def test_png_with_a_text_bomb_is_skipped(tmp_path):
+    from PIL import PngImagePlugin
+
+    bomb = PngImagePlugin.PngInfo()
+    bomb.add_itxt("Comment", "x" * 70_000_000, zip=True)  # 70 KB that unzip to 70 MB
+    solid(RED).save(tmp_path / "text_bomb.png", pnginfo=bomb)
+    solid(RED).save(tmp_path / "good.png")
+    covers = load_covers(tmp_path)
+    assert covers.names == ["good.png"]
+    assert covers.skipped[0][0] == "text_bomb.png"
+    assert covers.skipped[0][1].startswith("not a readable image: Decompressed data too large")
+
+
+def test_a_multi_picture_jpeg_from_a_camera_is_loaded(tmp_path):
+    solid(RED).save(tmp_path / "stereo.jpg", "MPO", save_all=True, append_images=[solid(BLUE)])
+    with Image.open(tmp_path / "stereo.jpg") as image:
+        assert image.format == "MPO"
+    assert close(load_covers(tmp_path).images[0], RED)
+
+
+# --- memory depends on the number of covers and the working size only -------------------
+
+
+def write_photos(folder, n, size):
+    """n smooth photo-like JPEGs (gradients compress like photos, unlike noise)."""
+    width, height = size
+    x = np.linspace(0, 255, width, dtype=np.float32)[None, :]
+    y = np.linspace(0, 255, height, dtype=np.float32)[:, None]
+    for i in range(n):
+        pixels = np.stack([(x + 20 * i) % 256 + 0 * y, (y + 35 * i) % 256 + 0 * x,
+                           ((x + y) / 2 + 50 * i) % 256], axis=-1).astype(np.uint8)
+        Image.fromarray(pixels).save(folder / f"photo{i:03d}.jpg", quality=85)
+
+
+LOAD = "import sys; sys.path.insert(0, sys.argv[1]); import helpers; " \
+       "print(helpers.load_covers(sys.argv[2]).images.shape)"
+# Linux keeps a process's peak memory across exec, so a child of the (big) test
+# process would report the test's own peak. A small Python in between starts
+# the measured one, and reads its peak from RUSAGE_CHILDREN.
+MEASURE = ("import resource, subprocess, sys; "
+           "out = subprocess.run(sys.argv[1:], capture_output=True, text=True, check=True); "
+           "print(out.stdout.strip(), resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss // 1024)")
+
+
+@pytest.mark.slow
+def test_big_photos_load_in_little_memory(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    write_photos(tmp_path, 8, (4000, 3000))  # 8 phone photos: 288 MB of pixels at full size
+    repo = str(Path(helpers.__file__).parent)
+    result = subprocess.run([sys.executable, "-c", MEASURE, sys.executable, "-c", LOAD, repo,
+                             str(tmp_path)], capture_output=True, text=True, timeout=300,
+                            check=True)
+    shape, peak_mb = result.stdout.rsplit(" ", 1)
+    assert shape == "(8, 225, 300, 3)"
+    assert int(peak_mb) < 150, f"peak {peak_mb} MB"  # full-size decoding needs over 300 MB
+
+
+def test_a_folder_name_with_control_characters_is_escaped_in_errors(tmp_path):
+    folder = tmp_path / "new\nline\x1b[2J"
+    folder.mkdir()
+    with pytest.raises(ValueError) as error:
+        load_covers(folder)
+    message = str(error.value)
+    assert "\n" not in message and "\x1b" not in message and "new\\nline\\x1b[2J" in message

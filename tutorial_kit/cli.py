@@ -1,31 +1,75 @@
 """The command line: ``python helpers.py COVERS_DIR [options]``.
 
-Parses the options, runs ``helpers.arrange_covers`` and writes the outputs.
-Bad input ends with one ``error: ...`` line and a non-zero exit code.
+Parses the options, checks every limit before any work, runs
+``helpers.arrange_covers`` and writes the outputs as a pair. Bad input ends
+with one ``error: ...`` line (at most one ``hint:`` line more) and a
+non-zero exit code: 1 for bad input, 2 for a bad option, 130 for Ctrl-C.
 """
 
 from __future__ import annotations
 
 import argparse
+import math
+import os
 import sys
 import warnings
 
 from helpers import (NEIGHBORHOODS, PLACEMENTS, PRESETS, arrange_covers, format_quality,
-                     load_covers)
+                     grid_shape_for, load_covers, som_settings)
+from tutorial_kit import progress as _progress
 from tutorial_kit.download import download_command
-from tutorial_kit.files import save_png, write_positions
+from tutorial_kit.files import (check_distinct, check_target, png_bytes,
+                                positions_csv, write_files)
+from tutorial_kit.images import MAX_SIDE, printable, scan_folder
+
+# --- limits, checked before any work ---------------------------------------------------
+# Estimated peak memory of one run, and estimated time of training and
+# placement. Both estimates come from what the pipeline allocates and from
+# the per-step cost measured on a 2-core laptop (helpers.train_som uses the
+# same cost model for its progress bar); see `estimate`.
+MEMORY_LIMIT = 4 * 1024**3  # bytes: half of a common 8 GB laptop
+TIME_LIMIT = 600  # seconds: ten minutes of training is far beyond any useful map
+STEP_SECONDS = 2.5e-5  # fixed cost of one training step (MiniSom's winner and update)
+CELL_SECONDS = 2e-7  # extra cost per grid cell and step (the neighbourhood, the winner)
+WEIGHT_SECONDS = 5e-9  # extra cost per weight (cells x features) and step
+# An option alone can be refused before the folder is even listed:
+MAX_ITERATIONS = int(TIME_LIMIT / STEP_SECONDS)  # 24 million steps take the limit
+MAX_SEED = 2**32 - 1  # MiniSom seeds numpy's RandomState
+
+
+def _gib(n_bytes):
+    return f"{n_bytes / 1024**3:.1f} GiB" if n_bytes >= 1024**3 else f"{n_bytes / 1024**2:.0f} MiB"
+
+
+def _duration(seconds):
+    if seconds >= 5400:
+        return f"{seconds / 3600:.1f} hours"
+    return f"{seconds / 60:.0f} minutes" if seconds >= 90 else f"{seconds:.0f} s"
+
+
+class LimitError(ValueError):
+    """An option asks for more memory or time than the limits allow."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a bad option gives one ``error:`` line and one hint, not the usage."""
+
+    def error(self, message):
+        sys.stderr.write(f"error: {printable(message)}\n"
+                         "hint: python helpers.py --help lists the options\n")
+        sys.exit(2)
 
 
 def _parser():
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="python helpers.py",
         description="Arrange a folder of movie covers on a grid with a Self-Organizing Map.")
     parser.add_argument("covers_dir", nargs="?", help="folder of cover images (jpg, png, webp)")
     parser.add_argument("--rows", type=int, help="grid rows (default: smallest near-square grid)")
     parser.add_argument("--cols", type=int, help="grid columns")
     parser.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
-    parser.add_argument("--out", help="write the grid as a full-resolution PNG here")
-    parser.add_argument("--positions", help="write file,row,col of every cover to this CSV")
+    parser.add_argument("--out", help="write the grid as a full-resolution PNG here (.png)")
+    parser.add_argument("--positions", help="write file,row,col of every cover to this CSV (.csv)")
     parser.add_argument("--preset", choices=sorted(PRESETS), default="default",
                         help="'original' reproduces the 2019 post (default: default)")
     parser.add_argument("--sigma", type=float, help="initial neighbourhood radius")
@@ -36,6 +80,8 @@ def _parser():
     parser.add_argument("--placement", choices=PLACEMENTS, default="assignment",
                         help="how covers get cells (default: assignment)")
     parser.add_argument("--border", type=int, default=0, help="pixels between cells in the PNG")
+    parser.add_argument("--max-side", type=int, default=MAX_SIDE,
+                        help=f"longest side of a cover in pixels (default {MAX_SIDE})")
     parser.add_argument("--allow-drop", action="store_true",
                         help="drop covers that do not fit a too-small grid (they are listed)")
     parser.add_argument("--download-originals", metavar="FOLDER",
@@ -45,43 +91,182 @@ def _parser():
 
 def main(argv=None):
     """Run the command line; returns the exit code (0 on success)."""
-    args = _parser().parse_args(argv)
-    if args.download_originals:
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:
+        _progress.end_line()
+        print("error: interrupted (no partial file was left behind)", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        # The reader of stdout went away (``| head``): stop quietly. Python's
+        # advice: point stdout at devnull so the exit flush fails no more.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 1
+    except MemoryError:
+        _progress.end_line()
+        print("error: out of memory; try fewer covers or a smaller --max-side", file=sys.stderr)
+        return 1
+
+
+def _main(argv):
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.download_originals is not None:
         return download_command(args.download_originals)
     if not args.covers_dir:
-        _parser().error("give a COVERS_DIR (or --download-originals FOLDER)")
+        parser.error("give a COVERS_DIR (or --download-originals FOLDER)")
     try:
-        if args.border < 0:
-            raise ValueError(f"--border must be >= 0, got {args.border}")
+        _check_options(args)
+        outputs = _check_outputs(args)
+        scan = scan_folder(args.covers_dir, max_side=args.max_side)
+        _check_limits(args, n_covers=len(scan.covers), size=scan.size)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             covers, result = _run_cli(args)
         for warning in caught:  # e.g. MiniSom's "sigma might be too high"
-            print(f"warning: {str(warning.message).strip()}", file=sys.stderr)
-        if args.out:
-            save_png(result.mosaic(args.border), args.out)
-        if args.positions:
-            write_positions(args.positions, covers.names, result.placement.positions)
+            print(f"warning: {printable(' '.join(str(warning.message).split()))}",
+                  file=sys.stderr)
+        contents = []
+        if "out" in outputs:
+            contents.append((outputs["out"], png_bytes(result.mosaic(args.border))))
+        if "positions" in outputs:
+            contents.append((outputs["positions"],
+                             positions_csv(covers.names, result.placement.positions)))
+        write_files(contents)  # both or neither
     except (ValueError, OSError) as error:
-        print(f"error: {error}", file=sys.stderr)
+        _progress.end_line()
+        print(f"error: {_one_line(error)}", file=sys.stderr)
         return 1
     placed = len(covers.names) - len(result.placement.dropped)
     print(f"{placed} covers on a {result.rows}x{result.cols} grid: {format_quality(result.quality)}")
+    sys.stdout.flush()  # a closed pipe shows up here, inside main's handler
     return 0
+
+
+def _one_line(error):
+    if isinstance(error, OSError) and error.strerror and error.filename is not None:
+        return f"{printable(error.filename)}: {printable(error.strerror)}"
+    return printable(" ".join(str(error).split()))
+
+
+def _check_options(args):
+    """The limits that depend on the options alone."""
+    if (args.rows is None) != (args.cols is None):
+        raise ValueError("give both --rows and --cols, or neither")
+    for name in ("rows", "cols"):
+        value = getattr(args, name)
+        if value is not None and value < 1:
+            raise ValueError(f"--{name} must be a whole number >= 1, got {value}")
+    if args.border < 0:
+        raise ValueError(f"--border must be >= 0, got {args.border}")
+    if args.max_side < 1:
+        raise ValueError(f"--max-side must be a whole number >= 1, got {args.max_side}")
+    if not 0 <= args.seed <= MAX_SEED:
+        raise ValueError(f"--seed must be between 0 and {MAX_SEED}, got {args.seed}")
+    for name in ("sigma", "learning_rate"):
+        value = getattr(args, name)
+        if value is not None and not (math.isfinite(value) and value > 0):
+            raise ValueError(f"--{name.replace('_', '-')} must be a finite number > 0, got {value}")
+    iterations = som_settings(args.preset, iterations=args.iterations)["iterations"]
+    if iterations < 1:
+        raise ValueError(f"--iterations must be a whole number >= 1, got {iterations}")
+    if iterations > MAX_ITERATIONS:
+        raise LimitError(f"--iterations {iterations:,} is over the limit of {MAX_ITERATIONS:,}: "
+                         f"at {STEP_SECONDS * 1e6:.0f} us a step it would train for over "
+                         f"{_duration(iterations * STEP_SECONDS)} (limit {_duration(TIME_LIMIT)})")
+
+
+def _check_outputs(args):
+    """Check both output paths before any work; return {'out': Path, 'positions': Path}."""
+    outputs = {}
+    if args.out is not None:
+        outputs["out"] = check_target(args.out, what="--out", suffixes=(".png",),
+                                      covers_dir=args.covers_dir)
+    if args.positions is not None:
+        outputs["positions"] = check_target(args.positions, what="--positions",
+                                            suffixes=(".csv",), covers_dir=args.covers_dir)
+    if len(outputs) == 2:
+        check_distinct(outputs["out"], outputs["positions"])
+    return outputs
+
+
+def estimate(n_covers, size, rows, cols, iterations, border, with_png):
+    """Estimated peak memory (bytes, by part) and time (seconds) of one run.
+
+    Memory:
+    - covers: the uint8 pixels, N x height x width x 3 bytes;
+    - map: MiniSom's weights (cells x features float64) plus the
+      cover-to-cell distance tables of the placement and the quality
+      figures (about 4 tables of N x cells float64);
+    - picture: the grid image, Pillow's copy (4 bytes a pixel) and the PNG
+      bytes, about 3 times the image; nothing without ``--out``.
+    Time: every training step costs STEP_SECONDS, plus CELL_SECONDS per
+    cell and WEIGHT_SECONDS per weight (cells x features), as measured with
+    grids of 10x10 to 100x100 cells; the learning curve adds 51 quantization
+    errors of N x cells x features each.
+    Features are counted as N - 1 for memory, the most the map ever gets,
+    but as at most 100 for time: the limits are there to stop options that
+    ask too much, not a big folder (whose features the pipeline may reduce).
+    """
+    width, height = size
+    features = max(n_covers - 1, 1)
+    cells = rows * cols
+    mosaic = (rows * (height + border) - border) * (cols * (width + border) - border) * 3
+    memory = {
+        "covers": n_covers * width * height * 3,
+        "map": 8 * cells * (features + 4 * n_covers + 8),
+        "picture": 3 * mosaic if with_png else 0,
+    }
+    features = min(features, 100)
+    seconds = (iterations * (STEP_SECONDS + cells * (CELL_SECONDS + WEIGHT_SECONDS * features))
+               + 51 * n_covers * cells * features * 1e-9)
+    return memory, seconds
+
+
+def _check_limits(args, n_covers, size):
+    """The limits that depend on the folder too: memory and time of the whole run."""
+    rows, cols = (args.rows, args.cols) if args.rows is not None else grid_shape_for(n_covers)
+    iterations = som_settings(args.preset, iterations=args.iterations)["iterations"]
+    memory, seconds = estimate(n_covers, size, rows, cols, iterations, args.border,
+                               args.out is not None)
+    width, height = size
+    total = sum(memory.values())
+    if total > MEMORY_LIMIT:
+        over = f"about {_gib(total)} in all, over the memory limit of {_gib(MEMORY_LIMIT)}"
+        biggest = max(memory, key=memory.get)
+        if biggest == "picture":
+            mosaic_w = cols * (width + args.border) - args.border
+            mosaic_h = rows * (height + args.border) - args.border
+            raise LimitError(
+                f"the grid image would be {mosaic_w:,}x{mosaic_h:,} px: {over}; "
+                f"lower --border ({args.border}), the grid ({rows}x{cols}) or --max-side")
+        if biggest == "map":
+            raise LimitError(
+                f"a {rows}x{cols} grid ({rows * cols:,} cells) for {n_covers:,} covers needs "
+                f"{over}; use a smaller --rows and --cols")
+        raise LimitError(f"{n_covers:,} covers of {width}x{height} px need {over}; "
+                         "use a smaller --max-side or fewer covers")
+    if seconds > TIME_LIMIT:
+        raise LimitError(
+            f"training {iterations:,} steps on a {rows}x{cols} grid would take about "
+            f"{_duration(seconds)}, over the time limit of {_duration(TIME_LIMIT)}; "
+            "use fewer --iterations or a smaller grid")
 
 
 def _run_cli(args):
     """Load, report skipped files, arrange and report dropped covers."""
-    covers = load_covers(args.covers_dir)
+    covers = load_covers(args.covers_dir, max_side=args.max_side)
     for name, reason in covers.skipped:
         print(f"skipped {name}: {reason}", file=sys.stderr)
+    if covers.resized:
+        print(f"note: {covers.resized}", file=sys.stderr)
     result = arrange_covers(
         covers, args.rows, args.cols, preset=args.preset, placement=args.placement,
         seed=args.seed, allow_drop=args.allow_drop, progress=True, sigma=args.sigma,
         learning_rate=args.learning_rate, iterations=args.iterations,
         neighborhood_function=args.neighborhood)
     for index in result.placement.dropped:
-        print(f"dropped {covers.names[index]}: no room on the "
+        print(f"dropped {printable(covers.names[index])}: no room on the "
               f"{result.rows}x{result.cols} grid", file=sys.stderr)
     return covers, result
-

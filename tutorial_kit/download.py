@@ -6,12 +6,14 @@ import hashlib
 import http.client
 import re
 import sys
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
 from pathlib import Path
 
-from tutorial_kit.files import write_atomically
+from tutorial_kit.files import OutputError, check_target, write_atomically
+from tutorial_kit.images import printable
 
 DATA_DIR = Path(__file__).resolve().parents[1] / "data"
 
@@ -21,6 +23,13 @@ ORIGINALS_URL = (
     f"{ORIGINALS_COMMIT}/examples/movie_covers/"
 )
 ORIGINALS_MANIFEST = DATA_DIR / "original_covers.sha256"
+
+# The manifest has no file sizes (they cannot be learnt offline), so every
+# cover is capped at a generous 5 MB: the post's covers are small JPEGs,
+# and a response bigger than that is refused as soon as it is known to be.
+MAX_COVER_BYTES = 5 * 1024**2
+# The whole download must end within this many seconds (100 small files).
+DEADLINE = 600
 
 
 class DownloadError(RuntimeError):
@@ -78,6 +87,8 @@ def download_original_covers(
     base_url=ORIGINALS_URL,
     manifest=ORIGINALS_MANIFEST,
     timeout=30,
+    deadline=DEADLINE,
+    max_bytes=MAX_COVER_BYTES,
     progress=None,
 ) -> list[Path]:
     """Download the 100 covers of the 2019 post, checking every file's SHA-256.
@@ -96,7 +107,13 @@ def download_original_covers(
     manifest : str or pathlib.Path
         The file names and their SHA-256 (see `read_manifest`).
     timeout : float
-        Seconds to wait for the server before giving up on a file.
+        Seconds to wait for any answer of the server before giving up.
+    deadline : float
+        Seconds the whole download may take (a server that trickles bytes
+        slowly is stopped here, give or take one ``timeout``).
+    max_bytes : int
+        Largest size accepted for one cover (5 MB by default); a bigger
+        response is refused without being read to the end.
     progress : bool or None
         True prints one line per file to stderr; None (default) does so only
         when stderr is a terminal.
@@ -110,12 +127,15 @@ def download_original_covers(
     ------
     DownloadError
         With one line naming the file, if a download fails (offline, HTTP
-        error, interrupted transfer), its checksum differs or it cannot be
-        written. Covers already written stay; nothing partial is left.
+        error, interrupted transfer, too big, too slow), its checksum
+        differs or it cannot be written. Covers already written stay;
+        nothing partial is left. If a local copy with the wrong checksum
+        was there, the message says so.
     ValueError
         If the manifest is malformed.
     """
-    paths, _ = _download_covers(folder, base_url, manifest, timeout, progress)
+    paths, _, _ = _download_covers(folder, base_url, manifest, timeout, progress,
+                                   deadline, max_bytes)
     return paths
 
 
@@ -128,19 +148,26 @@ def download_command(
     ``error: ...``, without a traceback), 130 if interrupted with Ctrl-C.
     """
     try:
-        paths, present = _download_covers(folder, base_url, manifest, 30, progress)
+        paths, present, replaced = _download_covers(folder, base_url, manifest, 30, progress,
+                                                    DEADLINE, MAX_COVER_BYTES)
     except (DownloadError, ValueError, OSError) as error:
-        print(f"error: {error}", file=sys.stderr)
+        print(f"error: {printable(' '.join(str(error).split()))}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("error: interrupted (no partial file was left behind)", file=sys.stderr)
         return 130
-    print(f"downloaded {len(paths) - present} covers to {folder} ({present} already present)")
+    fixed = f", {replaced} damaged local copies replaced" if replaced else ""
+    print(f"downloaded {len(paths) - present} covers to {printable(folder)} "
+          f"({present} already present{fixed})")
     return 0
 
 
-def _download_covers(folder, base_url, manifest, timeout, progress):
-    """Do the work of `download_original_covers`; also return how many were present."""
+def _download_covers(folder, base_url, manifest, timeout, progress, deadline, max_bytes):
+    """Do the work of `download_original_covers`.
+
+    Also returns how many covers were already present, and how many local
+    copies with a wrong checksum were replaced.
+    """
     entries = read_manifest(manifest)
     if progress is None:
         progress = sys.stderr.isatty()
@@ -150,31 +177,44 @@ def _download_covers(folder, base_url, manifest, timeout, progress):
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as error:
-        raise DownloadError(f"cannot create folder '{folder}': {error}") from None
+        raise DownloadError(f"cannot create folder '{printable(folder)}': {error}") from None
 
-    paths, present = [], 0
+    stop_at = time.monotonic() + deadline
+    paths, present, replaced = [], 0, 0
     for number, (name, digest) in enumerate(entries, start=1):
         path = folder / name
-        if path.is_file() and _sha256(path.read_bytes()) == digest:
+        damaged = path.is_file() and _sha256(path.read_bytes()) != digest
+        if path.is_file() and not damaged:
             present += 1
             status = "already present"
         else:
+            try:
+                check_target(path, what="cover")  # never replace a folder, FIFO or symlink
+            except OutputError as error:
+                raise DownloadError(str(error)) from None
             url = base_url + urllib.parse.quote(name)
-            data = _fetch(name, url, timeout)
-            if _sha256(data) != digest:
-                raise DownloadError(
-                    f"checksum mismatch for {name} from {url}: "
-                    f"expected {digest[:12]}..., got {_sha256(data)[:12]}..."
-                )
+            try:
+                data = _fetch(name, url, timeout, stop_at, deadline, max_bytes)
+                if _sha256(data) != digest:
+                    raise DownloadError(
+                        f"checksum mismatch for {name} from {url}: "
+                        f"expected {digest[:12]}..., got {_sha256(data)[:12]}..."
+                    )
+            except DownloadError as error:
+                if damaged:  # say so: the local copy is not the cover either
+                    raise DownloadError(f"{error}; the local copy {printable(path)} is damaged "
+                                        "(its checksum differs) and was left as it is") from None
+                raise
             try:
                 write_atomically(path, data)
             except OSError as error:
-                raise DownloadError(f"could not write {path}: {error}") from None
-            status = "downloaded"
+                raise DownloadError(f"could not write {printable(path)}: {error}") from None
+            replaced += damaged
+            status = "downloaded (the local copy was damaged)" if damaged else "downloaded"
         if progress:
             print(f"[{number}/{len(entries)}] {name} {status}", file=sys.stderr)
         paths.append(path)
-    return paths, present
+    return paths, present, replaced
 
 
 def _sha256(data):
@@ -182,11 +222,37 @@ def _sha256(data):
     return hashlib.sha256(data).hexdigest()
 
 
-def _fetch(name, url, timeout):
-    """Return the bytes at ``url``, or raise DownloadError naming the file."""
+def _fetch(name, url, timeout, stop_at, deadline, max_bytes):
+    """Return the bytes at ``url``, or raise DownloadError naming the file.
+
+    Reads in pieces, so that a response over ``max_bytes`` is refused as
+    soon as that is known, and a server that trickles bytes is stopped when
+    the clock passes ``stop_at`` (each wait is at most ``timeout``).
+    """
     try:
         with urllib.request.urlopen(url, timeout=timeout) as response:
-            return response.read()  # raises IncompleteRead if the transfer stops early
+            declared = response.headers.get("Content-Length", "")
+            if declared.isdigit() and int(declared) > max_bytes:
+                raise DownloadError(f"{name} from {url} is {int(declared):,} bytes, over the "
+                                    f"limit of {max_bytes:,} bytes for one cover")
+            pieces, received = [], 0
+            while True:
+                if time.monotonic() > stop_at:
+                    raise DownloadError(f"could not download {name} from {url}: the download "
+                                        f"took longer than its deadline of {deadline:g} s")
+                piece = response.read1(65536)
+                if not piece:
+                    break
+                pieces.append(piece)
+                received += len(piece)
+                if received > max_bytes:
+                    raise DownloadError(f"{name} from {url} is over the limit of "
+                                        f"{max_bytes:,} bytes for one cover")
+            if declared.isdigit() and received < int(declared):
+                raise http.client.IncompleteRead(b"".join(pieces), int(declared) - received)
+            return b"".join(pieces)
+    except DownloadError:
+        raise
     except urllib.error.HTTPError as error:
         reason = f"HTTP error {error.code} {error.reason}"
     except urllib.error.URLError as error:
@@ -196,4 +262,3 @@ def _fetch(name, url, timeout):
     except (OSError, http.client.HTTPException) as error:  # timeouts, dropped connections
         reason = f"{str(error) or type(error).__name__} (are you offline?)"
     raise DownloadError(f"could not download {name} from {url}: {reason}")
-

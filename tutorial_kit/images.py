@@ -1,43 +1,88 @@
 """Robust image decoding for ``helpers.load_covers``.
 
 Everything that makes loading survive real folders lives here: Pillow's
-strict mode, EXIF orientation, odd colour modes, and one-line reasons for
+strict mode, EXIF orientation, odd colour modes, a working size chosen
+robustly, reduced-scale decoding of big files, and one-line reasons for
 every file that cannot be used.
+
+The rule: any problem with one file skips that file, by name, with a reason.
+Only a problem with the folder itself (missing, not a folder, no readable
+cover at all) is an error.
 """
 
 from __future__ import annotations
 
 import contextlib
+import math
 import re
+import statistics
 import warnings
+from collections import Counter
+from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
-from PIL import ExifTags, Image, ImageFile, ImageOps, UnidentifiedImageError, features
+from PIL import (ExifTags, Image, ImageFile, ImageOps, PngImagePlugin, UnidentifiedImageError,
+                 features)
 
 COVER_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp")  # compared in lower case
 
-# What Pillow raises for a damaged, truncated or oversized file.
-READ_ERRORS = (
-    OSError,  # includes UnidentifiedImageError and "image file is truncated"
-    ValueError,
-    SyntaxError,  # some plugins raise it for damaged data
-    EOFError,
-    Image.DecompressionBombError,
-    Image.DecompressionBombWarning,  # turned into an error by strict_pillow
-)
+# Default cap on the working size's long side, in pixels. A cover on the
+# grid is a few hundred pixels at most, and the memory of every later step
+# grows with the working size: 100 covers of 300x225 are 20 MB of pixels,
+# 100 phone photos at full size (4000x3000) would be 3.6 GB.
+MAX_SIDE = 300
+
+# Longest reason kept for a skipped file (the message stays one short line).
+_MAX_REASON = 160
+
+
+def printable(text):
+    """``text`` safe to print on one line of a terminal.
+
+    Newlines, tabs, terminal escape codes and other control or invisible
+    format characters become Python-style escapes (``\\n``, ``\\x1b``,
+    ``\\u202e``). Bytes of a file name that were not valid UTF-8 (which
+    Python keeps as lone surrogates) become ``\\xff``-style escapes, so the
+    text can always be encoded. Ordinary names come back unchanged.
+    """
+    text = str(text)
+    if text.isprintable():
+        return text
+    out = []
+    for char in text:
+        code = ord(char)
+        if 0xDC80 <= code <= 0xDCFF:  # an undecodable byte, kept by surrogateescape
+            out.append(f"\\x{code - 0xDC00:02x}")
+        elif char.isprintable() and not 0xD800 <= code <= 0xDFFF:
+            out.append(char)
+        elif code < 0x100:
+            out.append(repr(char)[1:-1] if char in "\n\r\t" else f"\\x{code:02x}")
+        else:
+            out.append(f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}")
+    return "".join(out)
 
 
 @contextlib.contextmanager
 def strict_pillow():
-    """Make Pillow raise, not guess, on truncated and oversized images."""
+    """Make Pillow raise, not guess, on truncated and oversized images.
+
+    One exception, made on purpose: a PNG text chunk (a comment, a title)
+    may unzip to 64 MB instead of Pillow's 1 MB, its limit for all text
+    chunks together, so a cover with a long comment still loads. Memory
+    stays bounded by that 64 MB.
+    """
     load_truncated = ImageFile.LOAD_TRUNCATED_IMAGES
+    text_chunk = PngImagePlugin.MAX_TEXT_CHUNK
     ImageFile.LOAD_TRUNCATED_IMAGES = False  # Pillow's default, in case it was changed
+    PngImagePlugin.MAX_TEXT_CHUNK = max(text_chunk, PngImagePlugin.MAX_TEXT_MEMORY)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             yield
     finally:
         ImageFile.LOAD_TRUNCATED_IMAGES = load_truncated
+        PngImagePlugin.MAX_TEXT_CHUNK = text_chunk
 
 
 def check_size(size):
@@ -53,51 +98,95 @@ def check_size(size):
     return int(width), int(height)
 
 
+def check_max_side(max_side):
+    """Return ``max_side`` as a positive int, or raise ValueError."""
+    if (isinstance(max_side, bool) or not isinstance(max_side, (int, np.integer))
+            or max_side < 1):
+        raise ValueError(f"max_side must be a positive whole number of pixels; got {max_side!r}")
+    return int(max_side)
+
+
 def _cover_formats():
     """Pillow format names that `load_covers` accepts (never EPS, PDF, ...)."""
     return ["JPEG", "PNG", "WEBP"] if features.check("webp") else ["JPEG", "PNG"]
+
+
+class CoverError(Exception):
+    """One file cannot be used as a cover; the message is the one-line reason."""
 
 
 def reason_not_a_cover(path):
     """Why ``path`` cannot be a cover without even opening it, or None."""
     extension = path.suffix.lower()
     if extension not in COVER_EXTENSIONS:
-        found = f"extension {path.suffix}" if path.suffix else "no extension"
+        found = f"extension {printable(path.suffix)}" if path.suffix else "no extension"
         return f"not a JPEG, PNG or WebP file ({found})"
     if extension == ".webp" and not features.check("webp"):
         return "WebP is not supported by this installation of Pillow"
-    if not path.is_file():
+    if not path.is_file():  # FIFO, device, broken symlink, symlink loop ...
         return "not a regular file"
     if path.stat().st_size == 0:
         return "empty file (0 bytes)"
     return None
 
 
+def _orientation(image):
+    """The EXIF orientation (1..8) of an open image, or raise CoverError."""
+    if image.format == "PNG" and "exif" not in image.info:
+        return 1  # PNG's getexif() would decode the whole image
+    try:
+        orientation = image.getexif().get(ExifTags.Base.Orientation, 1)
+    except Exception as error:
+        raise CoverError(f"malformed EXIF data: {_one_line(error)}") from None
+    return orientation if orientation in range(1, 9) else 1  # 1: as stored
+
+
 def upright_size(path):
     """(width, height) of an image once turned upright, reading only its header."""
     with Image.open(path, formats=_cover_formats()) as image:
         width, height = image.size
-        if image.format == "PNG" and "exif" not in image.info:
-            orientation = 1  # PNG's getexif() would decode the whole image
-        else:
-            orientation = image.getexif().get(ExifTags.Base.Orientation, 1)
+        orientation = _orientation(image)
+    if width < 1 or height < 1:
+        raise CoverError(f"not a readable image: its header says {width}x{height} pixels")
     if orientation in (5, 6, 7, 8):  # rotated by 90 or 270 degrees
         return height, width
     return width, height
 
 
+# Modes that Image.reduce accepts (P, 1 and 16-bit modes are converted later).
+_REDUCIBLE = {"L", "LA", "La", "RGB", "RGBA", "RGBa", "RGBX", "CMYK", "YCbCr", "I", "F", "PA"}
+
+
 def read_cover(path, size):
-    """Decode one cover into a (height, width, 3) uint8 array of the given size."""
+    """Decode one cover into a (height, width, 3) uint8 array of the given size.
+
+    Peak memory is one decoded file: a big JPEG is decoded at 1/2, 1/4 or
+    1/8 scale (Pillow's ``draft``), and any big picture is shrunk by a whole
+    factor before the colour conversions copy it.
+    """
+    width, height = size
     with Image.open(path, formats=_cover_formats()) as image:
-        # For a big JPEG, decode at 1/2, 1/4 or 1/8 scale if that is still
-        # at least `size`, whichever way the EXIF orientation turns it.
-        side = max(size)
-        image.draft(None, (side, side))
+        # The smallest stored size that still fills `size` once turned upright.
+        orientation = _orientation(image)
+        stored_w, stored_h = image.size
+        upright_w, upright_h = (stored_h, stored_w) if orientation in (5, 6, 7, 8) else image.size
+        scale = max(width / upright_w, height / upright_h)
+        needed = (math.ceil(stored_w * scale), math.ceil(stored_h * scale))
+        # A JPEG is decoded at 1/2, 1/4 or 1/8 scale if that still gives `needed`.
+        image.draft(None, needed)
         image.load()  # decodes the pixels; raises OSError if the file is truncated
-        image = ImageOps.exif_transpose(image)
+        # Any other big picture is shrunk by a whole factor, to twice `needed`.
+        factor = min(image.size[0] // needed[0], image.size[1] // needed[1]) // 2
+        if factor >= 2 and image.mode in _REDUCIBLE:
+            image = image.reduce(factor)
+        try:
+            image = ImageOps.exif_transpose(image)
+        except Exception as error:
+            if orientation != 1:
+                raise CoverError(f"malformed EXIF data: {_one_line(error)}") from None
         image = _to_rgb(image)
     # Scale so the cover fills `size`, then cut off what sticks out, centred.
-    image = ImageOps.fit(image, size, method=Image.Resampling.LANCZOS)
+    image = ImageOps.fit(image, (width, height), method=Image.Resampling.LANCZOS)
     return np.asarray(image)
 
 
@@ -113,24 +202,45 @@ def _to_rgb(image):
     return image.convert("RGB")
 
 
+def _one_line(error):
+    """An exception as one short line of printable text."""
+    message = printable(" ".join(str(error).split()))
+    return message or type(error).__name__
+
+
 def describe_error(error):
-    """One short line saying why Pillow could not read a file."""
-    message = " ".join(str(error).split())  # always a single line
+    """One short line saying why a file could not be read."""
+    reason = _describe(error)
+    if len(reason) > _MAX_REASON:
+        reason = reason[: _MAX_REASON - 3] + "..."
+    return reason
+
+
+def _describe(error):
+    message = _one_line(error)
+    if isinstance(error, CoverError):
+        return message
     if isinstance(error, (Image.DecompressionBombError, Image.DecompressionBombWarning)):
         pixels = re.search(r"\((\d+) pixels\)", message)  # Pillow: "Image size (N pixels) ..."
         count = f"{pixels.group(1)} pixels" if pixels else "too many pixels"
         return f"too large: {count}, over Pillow's decompression-bomb limit"
+    if isinstance(error, MemoryError):
+        return "not enough memory to decode it"
     if isinstance(error, UnidentifiedImageError):
         return "not a readable image: no JPEG, PNG or WebP data found"
     if "truncated" in message.lower():
         return f"truncated image: {message}"
     if isinstance(error, OSError) and error.strerror:  # e.g. permission denied
-        return f"cannot read file: {error.strerror}"
-    return f"not a readable image: {message}"
+        return f"cannot read file: {printable(error.strerror)}"
+    if isinstance(error, (OSError, ValueError, SyntaxError, EOFError)):
+        return f"not a readable image: {message}"
+    # Anything else is a damaged file that tripped Pillow up in an unplanned way.
+    return f"not a readable image: {type(error).__name__}: {message}"
 
 
 def no_cover_message(folder, skipped):
     """The one-line error message for a folder without any readable cover."""
+    folder = printable(folder)
     if not skipped:
         return (
             f"no readable cover in '{folder}': no files "
@@ -142,62 +252,121 @@ def no_cover_message(folder, skipped):
     return f"no readable cover in '{folder}': {len(skipped)} files skipped ({shown})"
 
 
+def working_size(sizes, max_side=MAX_SIDE):
+    """The common size (width, height) for covers of the given upright sizes.
 
-def read_folder(folder, size=None):
+    The size most covers share, if more than half of them share one;
+    otherwise the median aspect ratio at the median area. Either way the
+    long side is then capped at ``max_side`` (keeping the aspect ratio), so
+    one huge file or one icon never decides the size of all the others.
+    """
+    sizes = list(sizes)
+    size, count = Counter(sizes).most_common(1)[0]
+    width, height = size
+    if 2 * count <= len(sizes):  # no majority: the typical shape and size
+        aspect = statistics.median(h / w for w, h in sizes)
+        area = statistics.median(w * h for w, h in sizes)
+        width = math.sqrt(area / aspect)
+        height = width * aspect
+    scale = min(1.0, max_side / max(width, height))
+    return max(1, round(width * scale)), max(1, round(height * scale))
+
+
+class Scan(NamedTuple):
+    """What the header pass found (see `scan_folder`)."""
+    covers: list  # (path, upright (width, height)) of every file that looks usable
+    skipped: list  # (printable name, reason)
+    size: tuple  # (width, height) the covers will be brought to
+    capped: bool  # the long side was capped at max_side
+
+
+def scan_folder(folder, size=None, max_side=MAX_SIDE):
+    """Read only the file headers of ``folder``: which files, which working size.
+
+    Cheap (no pixels are decoded), so the command line can check its limits
+    before any real work.
+
+    Raises
+    ------
+    ValueError
+        If ``folder`` is missing, not a folder, unreadable or holds no file
+        that looks like a readable cover.
+    """
+    folder = Path(folder)
+    if not folder.exists():
+        raise ValueError(f"cover folder '{printable(folder)}' does not exist")
+    if not folder.is_dir():
+        raise ValueError(f"'{printable(folder)}' is not a folder")
+    if size is not None:
+        size = check_size(size)
+    max_side = check_max_side(max_side)
+    try:
+        paths = sorted(folder.iterdir())
+    except OSError as error:
+        raise ValueError(f"cannot read folder '{printable(folder)}': "
+                         f"{printable(error.strerror or error)}") from None
+
+    skipped, covers = [], []
+    with strict_pillow():
+        for path in paths:
+            try:
+                if path.name.startswith(".") or path.is_dir():
+                    continue
+                reason = reason_not_a_cover(path)
+                if reason is None:
+                    covers.append((path, upright_size(path)))
+            except Exception as error:  # any failure skips this file only
+                reason = describe_error(error)
+            if reason is not None:
+                skipped.append((printable(path.name), reason))
+    if not covers:
+        raise ValueError(no_cover_message(folder, sorted(skipped)))
+    capped = False
+    if size is None:
+        typical = working_size([upright for _, upright in covers], max_side=10**9)
+        size = working_size([upright for _, upright in covers], max_side)
+        capped = size != typical
+    return Scan(covers, skipped, size, capped)
+
+
+def read_folder(folder, size=None, max_side=MAX_SIDE):
     """Decode every cover of ``folder``; see ``helpers.load_covers``.
 
     Returns
     -------
     images : ndarray (N, height, width, 3) uint8
     names : list of str
+        The real file names (they may hold any character).
     skipped : list of (str, str)
+        (name, reason); names are `printable`, so safe to show.
+    resized : str
+        One line saying how many covers were resized and to what, or "".
     """
-    from collections import Counter
-    from pathlib import Path
-
-    folder = Path(folder)
-    if not folder.exists():
-        raise ValueError(f"cover folder '{folder}' does not exist")
-    if not folder.is_dir():
-        raise ValueError(f"'{folder}' is not a folder")
-    if size is not None:
-        size = check_size(size)
-
-    skipped = []
+    scan = scan_folder(folder, size, max_side)
+    skipped = list(scan.skipped)
+    width, height = scan.size
+    # Pass 2: decode one file at a time straight into a preallocated array.
+    images = np.empty((len(scan.covers), height, width, 3), dtype=np.uint8)
+    names, changed = [], 0
     with strict_pillow():
-        # Pass 1: read only the file headers, to learn each cover's size.
-        covers = []  # (path, upright size)
-        for path in sorted(folder.iterdir()):
-            if path.name.startswith(".") or path.is_dir():
-                continue
+        for path, upright in scan.covers:
             try:
-                reason = reason_not_a_cover(path)
-                if reason is None:
-                    covers.append((path, upright_size(path)))
-            except READ_ERRORS as error:
-                reason = describe_error(error)
-            if reason is not None:
-                skipped.append((path.name, reason))
-        if not covers:
-            raise ValueError(no_cover_message(folder, skipped))
-
-        if size is None:
-            # most_common keeps first-seen order on ties: the first file wins.
-            size = Counter(upright for _, upright in covers).most_common(1)[0][0]
-        width, height = size
-
-        # Pass 2: decode one file at a time straight into a preallocated array.
-        images = np.empty((len(covers), height, width, 3), dtype=np.uint8)
-        names = []
-        for path, _ in covers:
-            try:
-                images[len(names)] = read_cover(path, size)
-            except READ_ERRORS as error:  # e.g. a truncated file
-                skipped.append((path.name, describe_error(error)))
+                images[len(names)] = read_cover(path, scan.size)
+            except Exception as error:  # e.g. a truncated file, malformed EXIF
+                skipped.append((printable(path.name), describe_error(error)))
                 continue
             names.append(path.name)
+            changed += upright != scan.size
 
     skipped.sort()
     if not names:
         raise ValueError(no_cover_message(folder, skipped))
-    return images[: len(names)], names, skipped
+    resized = ""
+    if changed and size is None:
+        why = (f"the folder's typical size, long side capped at {max_side} px" if scan.capped
+               else "the folder's typical size")
+        resized = (f"{changed} of {len(names)} covers were resized to {width}x{height} px "
+                   f"({why})")
+    elif changed:
+        resized = f"{changed} of {len(names)} covers were resized to {width}x{height} px"
+    return images[: len(names)], names, skipped, resized

@@ -36,7 +36,21 @@ def progress_reporter(progress, total, seconds):
         return lambda done: None  # no progress text in logs and pipes
 
     def report(done):
-        print(f"\rtraining {100 * done // total:3d}%", end="\n" if done >= total else "",
+        global _line_open
+        _line_open = done < total
+        print(f"\rtraining {100 * done // total:3d}%", end="" if _line_open else "\n",
               file=sys.stderr, flush=True)
     return report
+
+
+_line_open = False  # a terminal progress line is waiting for its end
+
+
+def end_line():
+    """End an unfinished progress line (after Ctrl-C or an error), so the
+    next message starts on a line of its own."""
+    global _line_open
+    if _line_open:
+        _line_open = False
+        print(file=sys.stderr, flush=True)
 
