@@ -46,7 +46,10 @@ KERNELSPEC = {"name": "python3", "display_name": "Python 3 (ipykernel)", "langua
 ARC = ["Aims", "Theory", "Practice", "Discussion", "Quiz"]
 STUB = 'NotImplementedError("Student exercise'
 # The command TEACHING.md documents for making the student version (a test checks it is there).
-STUDENT_COMMAND = ("jupyter nbconvert --to notebook --TagRemovePreprocessor.remove_cell_tags=solution "
+# nbconvert runs TagRemovePreprocessor by default only for template formats (HTML, ...),
+# not for --to notebook: hence --TagRemovePreprocessor.enabled=True.
+STUDENT_COMMAND = ("jupyter nbconvert --to notebook --TagRemovePreprocessor.enabled=True "
+                   "--TagRemovePreprocessor.remove_cell_tags=solution "
                    "--output-dir output/student notebooks/*.ipynb")
 EXPECTED = ["01_loading_covers.ipynb", "02_scaling_features.ipynb", "03_training_the_som.ipynb",
             "04_placing_the_grid.ipynb", "05_interactive_explorer.ipynb"]
