@@ -459,3 +459,13 @@ def test_claims_of_notebook_02():
     # "Exercise 2 measures how little it changes": most of the 5 nearest stay.
     kept = float(re.search(r"on average ([\d.]+) of the 5 nearest", printed).group(1))
     assert 4 <= kept <= 5
+
+
+def test_quiz_answer_of_notebook_02_feature_shapes():
+    # Quiz question 2: 2, 3 and 10 covers give (2, 1), (3, 2) and (10, 9) features.
+    import helpers
+
+    rng = np.random.default_rng(7)
+    for count in (2, 3, 10):
+        images = rng.integers(0, 256, size=(count, 6, 4, 3), dtype=np.uint8)
+        assert helpers.make_features(images).values.shape == (count, count - 1)
