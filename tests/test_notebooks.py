@@ -24,6 +24,8 @@ From cheap to slow:
 nbval compares text only, never pixels: what the figures show is tested
 through the helpers' data in the other test files.
 """
+import copy
+import functools
 import json
 import os
 import re
@@ -67,7 +69,16 @@ def _ids(paths):
     return [path.name[:2] for path in paths]
 
 
+@functools.lru_cache(maxsize=None)
+def _read_stored(path):
+    return nbformat.read(path, as_version=4)
+
+
 def _read(path):
+    """A notebook; the committed ones are read once per test session (they are ~1 MB each)."""
+    path = Path(path)
+    if path.parent == NOTEBOOK_DIR:
+        return copy.deepcopy(_read_stored(path))
     return nbformat.read(path, as_version=4)
 
 
