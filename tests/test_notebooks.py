@@ -359,6 +359,7 @@ def _without_covers_dir():
 
 
 @pytest.mark.slow
+@pytest.mark.lock  # the stored outputs belong to the versions of requirements-lock.txt
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=_ids(NOTEBOOKS))
 def test_notebook_passes_strict_nbval(path, tmp_path):
     # OUTPUT_DIR keeps the notebooks from overwriting the user's output/grid.png.
