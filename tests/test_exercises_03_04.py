@@ -200,3 +200,68 @@ def test_dpq_mistakes_are_refused():
     assert "above 1" in exercises.check_dpq(lambda *args: 1.5).message
     assert "returned None" in exercises.check_dpq(lambda *args: None).message
     assert "return one number" in exercises.check_dpq(lambda *args: "x").message
+
+
+# ---------------------------------------------------------------------------
+# The notebooks themselves: stubs, solutions (tagged 'solution') and checks agree
+# ---------------------------------------------------------------------------
+
+import inspect  # noqa: E402
+
+import nbformat  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
+
+
+def _namespace(notebook, tagged, defining=()):
+    """Run the code cells tagged 'solution' (tagged=True) or the stubs that raise
+    NotImplementedError (tagged=False), plus cells defining the names in `defining`."""
+    nb = nbformat.read(NOTEBOOKS / notebook, as_version=4)
+    namespace = {"np": np, "cdist": cdist, "linear_sum_assignment": linear_sum_assignment}
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        is_solution = "solution" in cell.metadata.get("tags", [])
+        is_stub = "NotImplementedError(\"Student exercise" in cell.source
+        if (tagged and is_solution) or (not tagged and is_stub) or any(f"def {name}(" in cell.source and not is_stub and not is_solution for name in defining):
+            exec(cell.source, namespace)
+    return namespace
+
+
+def test_notebook_03_solutions_pass_their_checks(blobs):
+    solved = _namespace("03_training_the_som.ipynb", tagged=True)
+    assert exercises.check_som_step(solved["som_step"]).ok
+    rng = np.random.default_rng(0)
+    start = blobs[rng.integers(len(blobs), size=(3, 4))]
+    weights = solved["train_my_map"](start, blobs, rng.integers(len(blobs), size=600), 2.0, 0.5)
+    assert exercises.check_trained_map(weights, blobs).ok
+
+
+def test_notebook_04_solutions_pass_their_checks():
+    solved = _namespace("04_placing_the_grid.ipynb", tagged=True, defining=["gain_curves"])
+    assert exercises.check_assignment(solved["assign_cells"]).ok
+    assert exercises.check_dpq(solved["my_dpq"]).ok
+
+
+@pytest.mark.parametrize("notebook, names", [
+    ("03_training_the_som.ipynb", ["som_step", "train_my_map"]),
+    ("04_placing_the_grid.ipynb", ["assign_cells", "my_dpq"]),
+])
+def test_every_stub_has_a_tagged_solution_and_a_check(notebook, names):
+    stubs = _namespace(notebook, tagged=False)
+    nb = nbformat.read(NOTEBOOKS / notebook, as_version=4)
+    sources = [cell.source for cell in nb.cells if cell.cell_type == "code"]
+    solutions = [cell.source for cell in nb.cells if "solution" in cell.metadata.get("tags", [])]
+    for name in names:
+        with pytest.raises(NotImplementedError, match="Student exercise"):
+            required = [p for p in inspect.signature(stubs[name]).parameters.values()
+                        if p.default is inspect.Parameter.empty]
+            stubs[name](*[None] * len(required))
+        assert any(f"def {name}(" in source for source in solutions), f"{name} has no tagged solution"
+        assert any("exercises.check_" in source and name in source for source in sources) or \
+            any("exercises.check_" in source and "my_weights" in source for source in sources)
+    # solution cells are collapsed, so the student sees the stub first
+    for cell in nb.cells:
+        if "solution" in cell.metadata.get("tags", []):
+            assert cell.metadata.get("jupyter", {}).get("source_hidden") is True
