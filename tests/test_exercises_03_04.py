@@ -127,6 +127,10 @@ def test_trained_map_bad_shapes(blobs):
 
 def test_tiny_grid_is_judged_on_distance_only(blobs):
     assert exercises.check_trained_map(blobs[:2].reshape(1, 2, 5), blobs[:2]).ok
+    # on 2 x 2 most neuron pairs are neighbours: no order to judge, but distance still counts
+    feedback = exercises.check_trained_map(blobs[[0, 29, 5, 20]].reshape(2, 2, 5), blobs)
+    assert feedback.ok and "too small to judge" in feedback.message
+    assert not exercises.check_trained_map(np.full((2, 2, 5), 1000.0), blobs).ok
 
 
 # ---------------------------------------------------------------------------

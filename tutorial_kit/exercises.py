@@ -146,9 +146,10 @@ def check_trained_map(weights, data):
     """Check a map trained on ``data``: right shape, finite, near the covers and ordered.
 
     Accepted when the neurons sit among the covers (quantization error below
-    the mean distance between two covers) and, on a grid of 4 or more
+    the mean distance between two covers) and, on a grid of at least 3 x 3
     neurons, grid neighbours are more alike than two neurons picked at
     random (mean weight distance of neighbours < 0.8 x that of all pairs).
+    On a smaller grid most pairs of neurons are neighbours, so order is not judged.
     """
     import numpy as np
 
@@ -171,7 +172,7 @@ def check_trained_map(weights, data):
         return Feedback(False, f"the neurons are still far from the covers (quantization error "
                                f"{qe:.1f}, mean distance between covers {spread:.1f}): did the "
                                "loop run, and keep the weights som_step returns?")
-    if rows * cols >= 4:
+    if min(rows, cols) >= 3:
         pairs = np.linalg.norm(flat[:, None] - flat[None], axis=-1)
         grid = np.indices((rows, cols)).reshape(2, -1).T
         adjacent = np.abs(grid[:, None] - grid[None]).sum(-1) == 1
