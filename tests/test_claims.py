@@ -3,8 +3,8 @@ check, checked on the bundled covers (the notebooks print the numbers beside
 the prose; these tests make sure the prose stays true when the code changes).
 
 Claims that hold by construction of MiniSom (its neighbourhood and decay
-formulas) are checked against MiniSom itself; claims about the bundled covers
-train the same maps the notebooks train.
+formulas) are checked against MiniSom itself (fast); claims about the bundled
+covers load them and train the same maps the notebooks train (marked slow).
 """
 import numpy as np
 import pytest
@@ -93,6 +93,7 @@ def test_len_data_instead_of_len_data0_stops_minisom():
 # ---------------------------------------------------------------------------
 
 
+@pytest.mark.slow  # loads and reduces the 100 bundled covers
 def test_minisoms_pca_start_is_nearly_a_point(bundled):
     _, values, rows, cols = bundled
     som = MiniSom(rows, cols, values.shape[1])
@@ -194,6 +195,7 @@ def test_the_fill_matters_most_for_the_smoother_map_and_random_is_far_lower(bund
     assert max(random_dpq) - min(random_dpq) > 0.05  # "one draw alone can land anywhere in that range"
 
 
+@pytest.mark.slow  # loads and reduces the 100 bundled covers
 def test_random_neighbours_are_as_far_apart_as_an_average_pair(bundled):
     """Notebook 04: 'a random layout gives about 1' for neighbour/all distance."""
     _, values, rows, cols = bundled
@@ -201,6 +203,7 @@ def test_random_neighbours_are_as_far_apart_as_an_average_pair(bundled):
     assert np.mean(ratios) == pytest.approx(1, abs=0.05)
 
 
+@pytest.mark.slow  # loads and reduces the 100 bundled covers
 def test_a_random_arrangements_gain_curve_stays_near_zero(bundled):
     """Notebook 04: the random arrangement's gain curve, read in the prose."""
     _, values, rows, cols = bundled
