@@ -269,3 +269,54 @@ def test_every_stub_has_a_tagged_solution_and_a_check(notebook, names):
     for cell in nb.cells:
         if "solution" in cell.metadata.get("tags", []):
             assert cell.metadata.get("jupyter", {}).get("source_hidden") is True
+
+
+# ---------------------------------------------------------------------------
+# The demos next to the concepts: a control moves, the picture changes
+# ---------------------------------------------------------------------------
+
+PROBES = {
+    "03_training_the_som.ipynb": (
+        "before = picture.value\n"
+        "shape_menu.value = 'bubble'\n"
+        "after_shape = picture.value\n"
+        "sigma_slider.value = sigma_slider.min\n"
+        "print('demo redraws:', before != after_shape != picture.value)"),
+    "04_placing_the_grid.ipynb": (
+        "before = fill_view.value\n"
+        "fill_buttons.value = 'assignment'\n"
+        "print('demo redraws:', before != fill_view.value)"),
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("notebook", sorted(PROBES))
+def test_demo_widgets_redraw_on_a_small_folder(notebook, tmp_path, monkeypatch):
+    """Run the notebook on 12 of the bundled covers, then move its demo's controls."""
+    import shutil
+
+    from nbclient import NotebookClient
+
+    folder = tmp_path / "covers"
+    folder.mkdir()
+    for path in sorted(helpers.BUNDLED_COVERS.iterdir())[:12]:
+        shutil.copy(path, folder / path.name)
+    monkeypatch.setenv("COVERS_DIR", str(folder))
+    monkeypatch.setenv("OUTPUT_DIR", str(tmp_path / "output"))
+    # "python3" must be this very interpreter, whatever other kernels are installed
+    import json
+    import sys
+    kernel_dir = tmp_path / "jupyter" / "kernels" / "python3"
+    kernel_dir.mkdir(parents=True)
+    (kernel_dir / "kernel.json").write_text(json.dumps({
+        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+        "display_name": "Python 3 (ipykernel)", "language": "python"}))
+    monkeypatch.setenv("JUPYTER_PATH", str(tmp_path / "jupyter"))
+    nb = nbformat.read(NOTEBOOKS / notebook, as_version=4)
+    nb.cells.append(nbformat.v4.new_code_cell(PROBES[notebook]))
+    NotebookClient(nb, timeout=300, kernel_name="python3",
+                   resources={"metadata": {"path": str(NOTEBOOKS)}}).execute()
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            assert output.get("name") != "stderr", f"{notebook}: stderr {output.get('text', '')[:300]!r}"
+    assert nb.cells[-1].outputs[0].text.strip() == "demo redraws: True"
