@@ -267,7 +267,7 @@ def test_every_stub_has_a_tagged_solution_and_a_check(notebook, names):
             any("exercises.check_" in source and "my_weights" in source for source in sources)
     # solution cells are collapsed, so the student sees the stub first
     for cell in nb.cells:
-        if "solution" in cell.metadata.get("tags", []):
+        if cell.cell_type == "code" and "solution" in cell.metadata.get("tags", []):
             assert cell.metadata.get("jupyter", {}).get("source_hidden") is True
 
 
