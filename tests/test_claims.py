@@ -81,6 +81,18 @@ def test_the_original_preset_is_the_posts_code():
     assert original["decay_function"] == original["sigma_decay_function"] == "asymptotic_decay"
 
 
+def test_the_default_preset_is_what_notebook_03_says():
+    # "a gaussian neighbourhood, linear decays, more steps and a PCA start"; quiz 5 quotes
+    # "a learning rate (0.5)" and the decay table marks the linear decays as the default's
+    default, original = helpers.som_settings("default"), helpers.som_settings("original")
+    assert default["neighborhood_function"] == "gaussian"
+    assert (default["decay_function"], default["sigma_decay_function"]) == ("linear_decay_to_zero",
+                                                                            "linear_decay_to_one")
+    assert default["iterations"] > original["iterations"]
+    assert default["initialization"] == "pca"
+    assert default["learning_rate"] == 0.5
+
+
 def test_len_data_instead_of_len_data0_stops_minisom():
     data = np.random.default_rng(0).normal(size=(5, 3))
     wrong = MiniSom(2, 2, len(data), random_seed=0)
