@@ -64,46 +64,34 @@ class CoverSet(NamedTuple):
 def load_covers(folder, size=None, max_side=_images.MAX_SIDE) -> CoverSet:
     """Load every cover of a folder into one uint8 array.
 
-    Files are read in sorted order of their names (plain ``sorted``, so it is
-    case-sensitive: ``B.jpg`` comes before ``a.jpg``). Hidden files (names
-    starting with ``.``) and subfolders are ignored. Every other file is
-    either loaded or listed in ``skipped`` with a reason: nothing is dropped
-    silently.
-
-    Each cover is turned upright (EXIF orientation), converted to 8-bit RGB
-    (transparent parts become white) and brought to one common size by
-    scaling it until it covers that size and then cropping the centre. We crop
-    rather than pad because padding bars would add black or white to the
-    colour statistics that the map learns from.
+    Files are read in sorted order of their names; hidden files and
+    subfolders are ignored. Every other file is either loaded or listed in
+    ``skipped`` with a reason: nothing is dropped silently. Each cover is
+    turned upright (EXIF), converted to 8-bit RGB (transparent parts become
+    white), scaled until it covers the working size and centre-cropped
+    (padding bars would add colours that the map would learn from).
 
     Parameters
     ----------
     folder : str or pathlib.Path
-        Folder with the covers: ``.jpg``, ``.jpeg``, ``.png`` or ``.webp``
-        (any case, e.g. ``.JPG``); WebP only if Pillow was built with it.
+        Folder of ``.jpg``, ``.jpeg``, ``.png`` or ``.webp`` files (any case).
     size : (int, int), optional
-        ``(width, height)`` of the output covers. By default the size most
-        covers share (if more than half do), otherwise their median aspect
-        ratio at their median area; either way shrunk, if needed, so that
-        the long side is at most ``max_side``. One huge photo or one icon
-        never decides the size of all the others.
+        ``(width, height)`` of the covers. By default the size most covers
+        share (if more than half do), otherwise their median aspect ratio at
+        their median area, shrunk if needed to a long side of ``max_side``:
+        one huge photo or one icon never decides the size of the others.
     max_side : int
-        Longest side of the default size, in pixels (ignored if ``size`` is
-        given). It bounds the memory: 100 phone photos are 100 covers of
-        300x225, 20 MB, not 3.6 GB.
+        Longest side of the default size in pixels; it bounds the memory.
 
     Returns
     -------
     CoverSet
-        ``images`` (N, height, width, 3) uint8, ``names``, ``skipped`` and
-        ``resized`` (print it: it says if covers were resized).
 
     Raises
     ------
     ValueError
-        If ``folder`` does not exist or is not a folder, if ``size`` is not
-        two positive integers, or if the folder has no readable cover. Any
-        problem with one file only skips that file.
+        If ``folder`` is not a folder, ``size`` is not two positive integers,
+        or no file is a readable cover. A problem with one file only skips it.
     """
     return CoverSet(*_images.read_folder(folder, size, max_side))
 
