@@ -218,13 +218,19 @@ def test_notebook_ends_with_a_quiz(path):
         f"{path.name}: code cells after the quiz")
     text = "\n".join(cell.source for cell in nb.cells[start:] if cell.cell_type == "markdown")
     text = text.split("## Summary")[0]
-    questions, _, rest = text.partition("<details>")
-    assert rest, f"{path.name}: the quiz answers must be hidden in a <details> block"
-    answers, closed, _ = rest.partition("</details>")
-    assert closed and "<summary>" in answers, f"{path.name}: the <details> block needs a <summary>"
-    asked = re.findall(r"^\d+\. ", questions, flags=re.MULTILINE)
-    answered = re.findall(r"^\d+\. ", answers, flags=re.MULTILINE)
+    # Answers are hidden either one <details> block per question, or all together in one
+    # <details> block after the questions.
+    blocks = re.findall(r"<details>(.*?)</details>", text, flags=re.DOTALL)
+    assert blocks, f"{path.name}: the quiz answers must be hidden in <details> blocks"
+    assert all("<summary>" in block for block in blocks), (
+        f"{path.name}: every <details> block needs a <summary>")
+    questions = re.sub(r"<details>.*?</details>", "", text, flags=re.DOTALL)
+    asked = re.findall(r"^\s*\d+\. ", questions, flags=re.MULTILINE)
     assert 3 <= len(asked) <= 5, f"{path.name}: the quiz asks {len(asked)} questions, not 3 to 5"
+    if len(blocks) == 1 and len(asked) > 1:
+        answered = re.findall(r"^\s*\d+\. ", blocks[0], flags=re.MULTILINE)
+    else:
+        answered = [block for block in blocks if block.split("</summary>")[-1].strip()]
     assert len(answered) == len(asked), (
         f"{path.name}: {len(asked)} questions but {len(answered)} hidden answers")
 
