@@ -1,21 +1,35 @@
-"""The pip and conda environments list the same packages, and CI runs the README's command."""
+"""Declared versions: pip and conda agree, the floors and the lock are consistent, the
+notebooks' version check gives readable errors, and CI runs what the README says."""
 import re
 import subprocess
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
+import pytest
+from packaging.version import Version
+
+from tutorial_kit import versions
+
 REPO = Path(__file__).resolve().parent.parent
+CI = (REPO / ".ci" / "run").read_text(encoding="utf-8")
+README = (REPO / "README.md").read_text(encoding="utf-8")
 
 
 def _requirement(line):
-    """'minisom>=2.3.2  # why' -> ('minisom', '>=2.3.2')"""
+    """'minisom>=2.3.3  # why' -> ('minisom', '>=2.3.3')"""
     spec = line.split("#", 1)[0].strip()
     match = re.fullmatch(r"([A-Za-z0-9_.\-]+)\s*(.*)", spec)
     return match.group(1).lower().replace("_", "-"), match.group(2).replace(" ", "")
 
 
-def pip_requirements():
-    lines = (REPO / "requirements.txt").read_text(encoding="utf-8").splitlines()
-    return dict(_requirement(l) for l in lines if l.split("#", 1)[0].strip())
+def _lines(path):
+    """The requirement lines of a requirements file: no comments, no -r includes."""
+    lines = [l.split("#", 1)[0].strip() for l in path.read_text(encoding="utf-8").splitlines()]
+    return [l for l in lines if l and not l.startswith("-")]
+
+
+def pip_requirements(path=REPO / "requirements.txt"):
+    return dict(_requirement(l) for l in _lines(path))
 
 
 def conda_requirements():
@@ -24,6 +38,26 @@ def conda_requirements():
     packages = dict(_requirement(d) for d in deps if not d.startswith("conda-forge"))
     packages.pop("python")
     return packages
+
+
+def lock_pins():
+    """{package: version} of requirements-lock.txt; every line must be an exact pin."""
+    pins = {}
+    for line in _lines(REPO / "requirements-lock.txt"):
+        match = re.fullmatch(r"([A-Za-z0-9_.\-]+)==([0-9][^\s;]*)", line)
+        assert match, f"requirements-lock.txt: {line!r} is not a 'name==version' pin"
+        name = re.sub(r"[-_.]+", "-", match.group(1).lower())
+        assert name not in pins, f"requirements-lock.txt pins {name} twice"
+        pins[name] = match.group(2)
+    return pins
+
+
+def all_floors():
+    """The floors of requirements.txt and tests/requirements.txt together."""
+    return {**versions.read_floors(versions.REQUIREMENTS), **versions.read_floors(versions.TEST_REQUIREMENTS)}
+
+
+# --- pip, conda and the floors agree ------------------------------------------------
 
 
 def test_requirements_and_environment_list_the_same_packages_and_versions():
@@ -40,16 +74,145 @@ def test_environment_uses_conda_forge():
     assert re.search(r"channels:\s*\n\s*- conda-forge", text)
 
 
+@pytest.mark.parametrize("path", [REPO / "requirements.txt", REPO / "tests" / "requirements.txt"],
+                         ids=["requirements.txt", "tests/requirements.txt"])
+def test_every_requirement_is_a_floor_the_check_reads(path):
+    """A line written any other way (==, <, no version) would escape the check and the floor step."""
+    specs = pip_requirements(path)
+    assert specs and all(re.fullmatch(r">=[0-9][0-9.]*", spec) for spec in specs.values()), specs
+    assert versions.read_floors(path) == {name: spec[2:] for name, spec in specs.items()}
+
+
+def test_floors_file_is_generated_from_the_requirements():
+    floors_file = REPO / "requirements-floors.txt"
+    assert floors_file.read_text(encoding="utf-8") == versions.floors_constraints(), (
+        "requirements-floors.txt is out of date: run  python -m tutorial_kit.versions floors")
+    pinned = dict(line.split("==") for line in _lines(floors_file))
+    assert pinned == all_floors()
+
+
+def test_python_floor_is_the_same_in_environment_readme_and_ci():
+    conda = (REPO / "environment.yml").read_text(encoding="utf-8")
+    floor = re.search(r"- python>=(3\.\d+)", conda).group(1)
+    assert f"Python {floor} or newer" in README
+    assert f"python{floor}" in CI, ".ci/run's floor step should look for the oldest Python claimed"
+
+
+# --- the lock -----------------------------------------------------------------------
+
+
+def test_lock_pins_every_required_package_at_or_above_its_floor():
+    pins = lock_pins()
+    for package, floor in all_floors().items():
+        assert package in pins, f"requirements-lock.txt does not pin {package}"
+        assert Version(pins[package]) >= Version(floor), (
+            f"requirements-lock.txt pins {package}=={pins[package]}, below its floor {floor}")
+
+
+@pytest.mark.lock
+def test_this_environment_has_the_locked_versions():
+    """Strict nbval compares with outputs made by the lock's versions: install them."""
+    different = []
+    for package, pinned in lock_pins().items():
+        try:
+            installed = version(package)
+        except PackageNotFoundError:
+            continue  # pip installs only what tests/requirements.txt needs
+        if Version(installed) != Version(pinned):
+            different.append(f"{package} {installed} (lock: {pinned})")
+    assert not different, ("installed versions differ from requirements-lock.txt: "
+                           + ", ".join(different) + ". Install with  pip install -r "
+                           "tests/requirements.txt -c requirements-lock.txt")
+
+
+# --- the version check in the notebooks' setup cell ---------------------------------------
+
+
+def test_version_check_covers_every_requirement_and_passes_here():
+    found = versions.check_versions()
+    assert set(found) == set(pip_requirements())
+
+
+def test_too_old_package_gives_one_readable_line(tmp_path):
+    requirements = tmp_path / "requirements.txt"
+    requirements.write_text("numpy>=999.1  # from the future\n", encoding="utf-8")
+    with pytest.raises(ImportError) as caught:
+        versions.check_versions(requirements)
+    message = str(caught.value)
+    assert "\n" not in message
+    assert f"numpy {version('numpy')} is too old" in message
+    assert "numpy >= 999.1" in message and 'pip install -U "numpy>=999.1"' in message
+
+
+def test_missing_package_gives_one_readable_line(tmp_path):
+    requirements = tmp_path / "requirements.txt"
+    requirements.write_text("numpy>=1.0\nno-such-package-for-this-tutorial>=1.0\n", encoding="utf-8")
+    with pytest.raises(ModuleNotFoundError) as caught:
+        versions.check_versions(requirements)
+    message = str(caught.value)
+    assert "\n" not in message
+    assert message.startswith("no-such-package-for-this-tutorial is not installed")
+    assert "pip install -r requirements.txt" in message
+
+
+def test_command_line_check_prints_an_error_line_not_a_traceback(tmp_path, monkeypatch, capsys):
+    requirements = tmp_path / "requirements.txt"
+    requirements.write_text("numpy>=999.1\n", encoding="utf-8")
+    monkeypatch.setattr(versions, "REQUIREMENTS", requirements)
+    assert versions.main(["check"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: numpy ") and err.count("\n") == 1
+
+
+@pytest.mark.parametrize("older, newer", [
+    ("1.24", "1.24.1"), ("1.9", "1.10"), ("8.0.4", "8.0.5"), ("9.5.1", "10.0"),
+    ("2.3.2", "2.3.3"), ("1.26.4", "2.0.0rc1"), ("2.3.3", "2.3.6+local")])
+def test_version_comparison_orders_releases_like_pip(older, newer):
+    assert Version(older) < Version(newer)
+    assert versions.as_numbers(older) < versions.as_numbers(newer)
+    assert not versions.as_numbers(newer) < versions.as_numbers(older)
+
+
+def test_floor_written_short_is_met_by_the_full_version():
+    assert versions.as_numbers("1.24") == versions.as_numbers("1.24.0")
+    assert not versions.as_numbers("1.24.0") < versions.as_numbers("1.24")
+
+
+# --- the test command and CI --------------------------------------------------------------
+
+
+def _readme_test_command():
+    block = re.search(r"<!-- test-command -->\s*```\w*\n(.*?)\n```\s*<!-- /test-command -->", README, re.S)
+    assert block, "README.md has no test command between <!-- test-command --> markers"
+    return block.group(1).strip()
+
+
 def test_ci_runs_the_readme_test_command():
     """.ci/run extracts the README's test command; it must find exactly the documented one."""
-    readme = (REPO / "README.md").read_text(encoding="utf-8")
-    block = re.search(r"<!-- test-command -->\s*```\w*\n(.*?)\n```\s*<!-- /test-command -->", readme, re.S)
-    assert block, "README.md has no test command between <!-- test-command --> markers"
-    command = block.group(1).strip()
+    command = _readme_test_command()
     assert "pytest" in command and "\n" not in command
     extracted = subprocess.run(
         ["bash", "-c", "sed -n '/<!-- test-command -->/,/<!-- \\/test-command -->/p' README.md "
                        "| grep -v -e '^<!--' -e '^```'"],
         cwd=REPO, capture_output=True, text=True, check=True).stdout.strip()
     assert extracted == command
-    assert "README.md" in (REPO / ".ci" / "run").read_text(encoding="utf-8")
+    assert "README.md" in CI
+
+
+def test_readme_test_command_installs_the_lock_and_runs_everything():
+    command = _readme_test_command()
+    assert "pip install -r tests/requirements.txt -c requirements-lock.txt" in command
+    assert command.endswith("python -m pytest tests")  # no -m filter: the slow tests run too
+
+
+def test_ci_floor_step_installs_the_floors_and_runs_units_notebooks_and_command_line():
+    assert "-c requirements-floors.txt" in CI
+    assert '-m "not slow and not lock"' in CI
+    assert "nbconvert --to notebook --execute" in CI
+    assert "helpers.py data/covers" in CI
+
+
+def test_slow_and_lock_markers_are_registered(pytestconfig):
+    markers = [line.split(":", 1)[0] for line in pytestconfig.getini("markers")]
+    assert {"slow", "lock"} <= set(markers)
+    assert "--strict-markers" in pytestconfig.getini("addopts")

@@ -1,48 +1,142 @@
-"""Check the installed libraries against the floors in ``requirements.txt``.
+"""The library versions this tutorial needs, written in one place: ``requirements.txt``.
 
-The notebooks' setup cell calls :func:`check_versions`, so the minimum
-versions are written in one place only: ``requirements.txt``.
+- :func:`check_versions` is what the notebooks' setup cell calls: a missing or
+  too-old package stops the notebook with one readable line that says what to run.
+- :func:`floors_constraints` pins every floor of ``requirements.txt`` and
+  ``tests/requirements.txt`` with ``==``: the text of ``requirements-floors.txt``,
+  which CI's floor step installs to prove that the floors work.
+- :func:`lock_text` is ``pip freeze`` of the current environment: the text of
+  ``requirements-lock.txt``, the versions that produced the stored notebook outputs.
+
+After changing a floor or upgrading the environment, rewrite the two files with::
+
+    python -m tutorial_kit.versions floors   # writes requirements-floors.txt
+    python -m tutorial_kit.versions lock     # writes requirements-lock.txt (pip freeze)
 """
 
 from __future__ import annotations
 
+import platform
 import re
+import subprocess
+import sys
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
-REQUIREMENTS = Path(__file__).resolve().parents[1] / "requirements.txt"
+REPO_DIR = Path(__file__).resolve().parents[1]
+REQUIREMENTS = REPO_DIR / "requirements.txt"
+TEST_REQUIREMENTS = REPO_DIR / "tests" / "requirements.txt"
+FLOORS = REPO_DIR / "requirements-floors.txt"
+LOCK = REPO_DIR / "requirements-lock.txt"
 
 
-def read_floors(requirements=REQUIREMENTS):
-    """``{package: minimum version}`` for every ``name>=x.y`` line of a requirements file."""
+def read_floors(requirements):
+    """``{package: minimum version}`` for every ``name>=x.y`` line of a requirements file.
+
+    Names are lower case, as pip compares them; comments and ``-r`` lines are skipped.
+    """
     floors = {}
     for line in Path(requirements).read_text(encoding="utf-8").splitlines():
-        match = re.match(r"\s*([A-Za-z0-9_.\-]+)\s*>=\s*([0-9][0-9.]*)", line)
+        match = re.match(r"\s*([A-Za-z0-9_.\-]+)\s*>=\s*([0-9][0-9.]*[0-9])", line)
         if match:
             floors[match.group(1).lower()] = match.group(2)
     return floors
 
 
-def _as_numbers(text):
-    return tuple(int(part) for part in re.findall(r"\d+", text)[:3])
+def as_numbers(text):
+    """``'2.3.6'`` -> ``(2, 3, 6)``; the first three numbers, padded with zeros.
+
+    ``'1.24'`` and ``'1.24.0'`` compare equal; a pre-release such as
+    ``'2.0.0rc1'`` counts as its release.
+    """
+    numbers = [int(part) for part in re.findall(r"\d+", text.split("+")[0])[:3]]
+    return tuple(numbers + [0] * (3 - len(numbers)))
 
 
-def check_versions(requirements=REQUIREMENTS):
-    """Raise a readable error if a package is missing or older than its floor.
+def check_versions(requirements=None):
+    """Raise a one-line error if a package is missing or older than its floor.
+
+    Parameters
+    ----------
+    requirements : path, optional
+        The requirements file to check against; ``requirements.txt`` by default.
 
     Returns
     -------
     dict
-        ``{package: installed version}``.
+        ``{package: installed version}`` for every package of ``requirements``.
+
+    Raises
+    ------
+    ModuleNotFoundError
+        A package is not installed.
+    ImportError
+        A package is older than its floor in ``requirements``.
     """
     found = {}
-    for package, minimum in read_floors(requirements).items():
+    for package, minimum in read_floors(requirements or REQUIREMENTS).items():
         try:
             found[package] = version(package)
         except PackageNotFoundError:
-            raise ModuleNotFoundError(f"{package} is not installed: run  "
-                                      "pip install -r requirements.txt") from None
-        if _as_numbers(found[package]) < _as_numbers(minimum):
-            raise ImportError(f"{package} {found[package]} is too old: this tutorial needs "
-                              f"{package} >= {minimum}. Update it with  pip install -U {package}")
+            raise ModuleNotFoundError(
+                f"{package} is not installed, and this tutorial needs {package} >= {minimum}: "
+                "run  pip install -r requirements.txt  in the tutorial folder") from None
+        if as_numbers(found[package]) < as_numbers(minimum):
+            raise ImportError(
+                f"{package} {found[package]} is too old: this tutorial needs {package} >= {minimum}. "
+                f"Update it with  pip install -U \"{package}>={minimum}\"  and restart the kernel")
     return found
+
+
+def floors_constraints():
+    """The text of ``requirements-floors.txt``: every floor pinned with ``==``."""
+    lines = ["# The oldest versions this tutorial is tested with: every floor of requirements.txt",
+             "# and tests/requirements.txt, pinned. Generated by  python -m tutorial_kit.versions floors",
+             "# (a test checks that it is up to date). CI's floor step installs it as constraints:",
+             "#   pip install -r tests/requirements.txt -c requirements-floors.txt"]
+    for requirements in (REQUIREMENTS, TEST_REQUIREMENTS):
+        lines += [f"{package}=={minimum}" for package, minimum in read_floors(requirements).items()]
+    return "\n".join(lines) + "\n"
+
+
+def lock_text():
+    """The text of ``requirements-lock.txt``: ``pip freeze`` of this environment.
+
+    Editable installs and packages installed from a local path are left out:
+    they cannot be pinned for someone else.
+    """
+    frozen = subprocess.run([sys.executable, "-m", "pip", "freeze", "--exclude-editable"],
+                            capture_output=True, text=True, check=True).stdout
+    pins = [line for line in frozen.splitlines()
+            if line.strip() and not line.startswith(("#", "-e ")) and " @ " not in line]
+    header = ["# The exact versions that produced the notebooks' stored outputs (pip freeze,",
+              f"# Python {platform.python_version()}). Generated by  python -m tutorial_kit.versions lock",
+              "# Use it as constraints:  pip install -r tests/requirements.txt -c requirements-lock.txt",
+              "# Refresh it together with the notebooks: see 'Tests' in README.md."]
+    return "\n".join(header + sorted(pins, key=lambda pin: pin.split("==")[0].lower())) + "\n"
+
+
+def main(argv=None):
+    """``python -m tutorial_kit.versions {floors,lock,check}``."""
+    argv = sys.argv[1:] if argv is None else argv
+    if argv == ["floors"]:
+        FLOORS.write_text(floors_constraints(), encoding="utf-8")
+        print(f"wrote {FLOORS.name}")
+    elif argv == ["lock"]:
+        LOCK.write_text(lock_text(), encoding="utf-8")
+        print(f"wrote {LOCK.name}")
+    elif argv in ([], ["check"]):
+        try:
+            found = check_versions()
+        except ImportError as error:  # ModuleNotFoundError is an ImportError
+            print(f"error: {error}", file=sys.stderr)
+            return 1
+        print(", ".join(f"{package} {installed}" for package, installed in found.items()))
+    else:
+        print("usage: python -m tutorial_kit.versions [check | floors | lock]", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
