@@ -17,6 +17,10 @@ from PIL import Image
 
 import helpers
 
+# Whole command-line runs (a fresh interpreter each): part of the full suite, not of the
+# quick unit run (`-m "not slow"`).
+pytestmark = pytest.mark.slow
+
 HELPERS = Path(helpers.__file__).resolve()
 N_COVERS = 12
 WIDTH, HEIGHT = 16, 24  # every cover's size in pixels
