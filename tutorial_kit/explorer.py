@@ -58,6 +58,7 @@ _STYLE = """<style>
   max-width: 100%; max-height: max(240px, calc(100vh - 230px)); }
 .som-explorer .som-explorer-umatrix img { display: block; max-width: 100%; height: auto; }
 .som-explorer details summary { cursor: pointer; }
+.som-explorer-panel .som-explorer-mosaic img { max-height: min(360px, calc(100vh - 230px)); }
 .som-explorer-static { display: none !important; }
 </style>"""
 _SCRIPT = (
@@ -235,6 +236,7 @@ class Explorer:
         self.picture = w.HBox([self.mosaic, side],
                               layout=w.Layout(flex_flow="row wrap", align_items="flex-start"))
         self.picture.add_class("som-explorer-picture")
+        self._pictures = [self.picture]  # every view of the picture, dimmed together
         right = w.VBox([w.HBox([self.status, self.progress]), self.picture],
                        layout=w.Layout(flex="1 1 0", min_width="0"))
         self.widget = w.VBox([self.head, w.HBox([controls, right],
@@ -264,6 +266,48 @@ class Explorer:
         from IPython.display import display
         display(self.widget)
         display({"text/html": self.static_html(), "text/plain": self._text()}, raw=True)
+
+    def panel(self, *names, picture=True):
+        """A second view of some controls with the status line and the picture.
+
+        The tour of notebook 05 puts one under each stop, so the control a
+        stop talks about sits next to its text. The views share their
+        values with the explorer: moving a slider here moves it there.
+
+        Parameters
+        ----------
+        *names : str
+            Attribute names of controls, for example ``"sigma"``.
+        picture : bool
+            Show the mosaic (smaller) and the quality figures too.
+
+        Returns
+        -------
+        Panel
+            End a cell with it to show it.
+        """
+        import ipywidgets as w
+
+        unknown = [name for name in names if not isinstance(getattr(self, name, None), w.Widget)]
+        if unknown:
+            raise ValueError(f"unknown control(s) {unknown}")
+        controls = w.VBox([getattr(self, name) for name in names],
+                          layout=w.Layout(width="290px", min_width="290px", margin="0 14px 0 0"))
+        parts = [controls]
+        if picture:
+            shown = w.HBox([self.mosaic, self.metrics],
+                           layout=w.Layout(flex_flow="row wrap", align_items="flex-start"))
+            shown.add_class("som-explorer-picture")
+            if self.stale:
+                shown.add_class("som-stale")
+            self._pictures.append(shown)
+            parts.append(w.VBox([self.status, shown], layout=w.Layout(flex="1 1 0", min_width="0")))
+        else:
+            parts.append(self.status)
+        box = w.VBox([self.head, w.HBox(parts, layout=w.Layout(align_items="flex-start"))])
+        box.add_class("som-explorer")
+        box.add_class("som-explorer-panel")
+        return Panel(box, names)
 
     def _text(self):
         return f"SOM explorer: {self.message} (run the notebook to use the sliders)"
@@ -712,10 +756,11 @@ class Explorer:
 
     def _set_stale(self, stale):
         self.stale = bool(stale)
-        if self.stale:
-            self.picture.add_class("som-stale")
-        else:
-            self.picture.remove_class("som-stale")
+        for picture in self._pictures:
+            if self.stale:
+                picture.add_class("som-stale")
+            else:
+                picture.remove_class("som-stale")
 
     def _say(self, text, kind="info"):
         """Put one line in the status area; kind is 'info' or 'error'."""
@@ -724,6 +769,21 @@ class Explorer:
         self.message = text
         self.status.value = (f'<div role="status" aria-live="polite" style="color:{colour}">'
                              f'{mark}{html.escape(text)}</div>')
+
+
+class Panel:
+    """Some of the explorer's controls, shown again (see :meth:`Explorer.panel`)."""
+
+    def __init__(self, widget, names):
+        self.widget, self.names = widget, names
+
+    def _ipython_display_(self):
+        from IPython.display import display
+        display(self.widget)
+        text = ("Here the live notebook shows the explorer's " + ", ".join(self.names)
+                + " control(s) with the status line and the mosaic.")
+        display({"text/html": f'<p class="som-explorer-static"><i>{html.escape(text)}</i></p>',
+                 "text/plain": text}, raw=True)
 
 
 def sigma_limit(rows, cols):
