@@ -45,9 +45,10 @@ START_SEED = 42
 # text 14 px, dims a stale picture and hides the static fallback picture
 # (which front ends without widgets show instead). The script, run by an
 # image that fails to load on purpose (widget HTML runs no <script> tags),
-# marks the explorer so that JupyterLab's notebook shortcuts leave its keys
-# alone: without it, the arrow keys on a focused dropdown move to the next
-# cell instead of changing the value. It also makes the status line a live
+# marks the explorer's dropdowns, buttons and slider handles so that
+# JupyterLab's notebook shortcuts leave their keys alone (Lumino skips an
+# element with ``data-lm-suppress-shortcuts``): without it, the arrow keys on
+# a focused dropdown move to the next cell instead of changing the value. It also makes the status line a live
 # region for screen readers and gives each slider handle its name.
 _STYLE = """<style>
 .som-explorer { --jp-widgets-font-size: 14px; font-size: 14px; line-height: 1.4; }
@@ -55,7 +56,7 @@ _STYLE = """<style>
 .som-explorer input, .som-explorer button { font-size: 14px; }
 .som-explorer .som-stale { opacity: 0.4; transition: opacity 0.2s; }
 .som-explorer .som-explorer-mosaic img { display: block; width: auto; height: auto;
-  max-width: 100%; max-height: max(240px, calc(100vh - 230px)); }
+  max-width: 100%; max-height: max(240px, calc(100vh - 250px)); }
 .som-explorer .som-explorer-umatrix img { display: block; max-width: 100%; height: auto; }
 .som-explorer details summary { cursor: pointer; }
 .som-explorer-panel .som-explorer-mosaic img { max-height: min(360px, calc(100vh - 230px)); }
@@ -64,7 +65,8 @@ _STYLE = """<style>
 _SCRIPT = (
     "var img=this,go=function(n){var r=img.closest('.som-explorer');"
     "if(!r){if(n<100)setTimeout(function(){go(n+1)},100);return;}"
-    "r.setAttribute('data-lm-suppress-shortcuts','true');"
+    "r.querySelectorAll('select, button, .noUi-handle').forEach(function(e){"
+    "e.setAttribute('data-lm-suppress-shortcuts','true')});"
     "var s=r.querySelector('.som-explorer-status');"
     "if(s){s.setAttribute('role','status');s.setAttribute('aria-live','polite');}"
     "r.querySelectorAll('.widget-slider, .widget-dropdown').forEach(function(w){"
@@ -177,7 +179,7 @@ class Explorer:
         # (below it when the window is narrow). The mosaic's height follows
         # the window's, so the control being moved and the picture stay in
         # view together, even on a 1366x768 laptop with the file browser open.
-        wide = dict(description_width="7.5em")
+        wide = dict(description_width="8.6em")
         full = dict(style=wide, layout=w.Layout(width="100%"))
         slider = dict(continuous_update=False, **full)
         defaults = PRESETS["default"]
@@ -215,7 +217,7 @@ class Explorer:
         self.metrics = w.HTML(layout=w.Layout(width="100%"))
         self.skipped = w.HTML(layout=w.Layout(width="100%"))
         self.mosaic = w.HTML(layout=w.Layout(flex="0 1 auto", min_width="120px",
-                                             margin="0 12px 0 0"))
+                                             margin="0 10px 0 0"))
         self.umatrix = w.HTML(layout=w.Layout(width="100%"))
         self.head = w.HTML(_HEAD, layout=w.Layout(height="0px", overflow="hidden",
                                                   margin="0"))
@@ -229,10 +231,10 @@ class Explorer:
             [w.HBox([self.folder, self.load_button]), w.HBox([self.preset, self.reset_button]),
              self.neighborhood, self.placement, self.seed, self.rows, self.cols, self.sigma,
              self.iterations, self.learning_rate, self.skipped],
-            layout=w.Layout(width="290px", min_width="290px", margin="0 14px 0 0",
+            layout=w.Layout(width="300px", min_width="300px", margin="0 12px 0 0",
                             overflow="visible"))  # no clipped dropdown edges
         side = w.VBox([self.umatrix, self.metrics],
-                      layout=w.Layout(width="300px", min_width="240px"))
+                      layout=w.Layout(width="250px", min_width="220px"))
         self.picture = w.HBox([self.mosaic, side],
                               layout=w.Layout(flex_flow="row wrap", align_items="flex-start"))
         self.picture.add_class("som-explorer-picture")
@@ -292,7 +294,7 @@ class Explorer:
         if unknown:
             raise ValueError(f"unknown control(s) {unknown}")
         controls = w.VBox([getattr(self, name) for name in names],
-                          layout=w.Layout(width="290px", min_width="290px", margin="0 14px 0 0"))
+                          layout=w.Layout(width="300px", min_width="300px", margin="0 12px 0 0"))
         parts = [controls]
         if picture:
             shown = w.HBox([self.mosaic, self.metrics],
@@ -892,21 +894,21 @@ class _UMatrixPlot:
         from matplotlib.ticker import MaxNLocator
 
         self.shape = (rows, cols)
-        width = 3.0
+        width = 2.5
         height = min(4.6, max(2.2, width * 0.75 * rows / cols + 0.9))
         figure = Figure(figsize=(width, height), dpi=100, layout="constrained")
         self.canvas = FigureCanvasAgg(figure)
         self.axes = figure.add_subplot()
         self.image = self.axes.imshow(np.zeros(self.shape), cmap="bone_r", vmin=0, vmax=1,
                                       interpolation="nearest")
-        self.axes.set_title("U-matrix: dark = border", fontsize=11)
+        self.axes.set_title("U-matrix", fontsize=11)
         self.axes.set_xlabel("column", fontsize=10)
         self.axes.set_ylabel("row", fontsize=10)
         for axis in (self.axes.xaxis, self.axes.yaxis):  # whole cells only
             axis.set_major_locator(MaxNLocator(nbins=6, integer=True, min_n_ticks=1))
         self.axes.tick_params(labelsize=10)
         bar = figure.colorbar(self.image, ax=self.axes, shrink=0.9, ticks=[0, 0.5, 1])
-        bar.set_label("distance to neighbours\n(share of the largest)", fontsize=9)
+        bar.set_label("dark: far from neighbours\n(share of the largest)", fontsize=9)
         bar.ax.tick_params(labelsize=9)
         self.image.set_visible(False)
         self.canvas.draw()  # lays everything out once, then keeps the layout
