@@ -296,6 +296,7 @@ def test_skipped_files_are_counted_and_named_one_click_away(explorer, tmp_path):
     assert explorer.skipped.value == "" and "skipped" not in explorer.message
 
 
+@pytest.mark.slow  # builds more explorers or loads three folders
 def test_a_tiny_folder_lowers_sigma_and_says_so_then_the_next_folder_gets_it_back(explorer,
                                                                                   tmp_path):
     tiny = _write_covers(tmp_path / "tiny", 3, seed=5)  # 3 covers: a 2x2 grid
@@ -312,6 +313,7 @@ def test_a_tiny_folder_lowers_sigma_and_says_so_then_the_next_folder_gets_it_bac
     assert explorer.sigma.value == 4.0 and "lowered" not in explorer.message
 
 
+@pytest.mark.slow  # builds more explorers or loads three folders
 def test_features_are_made_once_per_folder(covers_dir, tmp_path, monkeypatch):
     made = []
     real = helpers.make_features
@@ -344,6 +346,7 @@ def test_a_superseded_result_never_overwrites_a_newer_one(explorer):
     assert arrangement.settings["sigma"] == 3.0
 
 
+@pytest.mark.slow  # builds more explorers or loads three folders
 def test_in_the_background_only_the_latest_setting_trains(covers_dir, monkeypatch):
     """Five quick changes while one run trains: the run is cancelled, the three
     in between never train, and the last one is shown; meanwhile the picture is
@@ -377,6 +380,7 @@ def test_in_the_background_only_the_latest_setting_trains(covers_dir, monkeypatc
     assert ex.message.startswith("16 covers on 4x4, sigma 4, seed 5")
 
 
+@pytest.mark.slow  # builds more explorers or loads three folders
 def test_the_progress_bar_shows_while_training_and_hides_after(covers_dir):
     ex = explorer_module.build_explorer(covers_dir, progress_delay=0.0)
     seen = []

@@ -894,21 +894,24 @@ class _UMatrixPlot:
         from matplotlib.ticker import MaxNLocator
 
         self.shape = (rows, cols)
-        width = 2.5
-        height = min(4.6, max(2.2, width * 0.75 * rows / cols + 0.9))
-        figure = Figure(figsize=(width, height), dpi=100, layout="constrained")
+        width = 2.5  # inches at 100 dpi: the 250 px column beside the mosaic
+        cells = min(3.2, width * 0.85 * rows / cols)  # height of the cells, inches
+        figure = Figure(figsize=(width, cells + 1.45), dpi=100, layout="constrained")
         self.canvas = FigureCanvasAgg(figure)
         self.axes = figure.add_subplot()
         self.image = self.axes.imshow(np.zeros(self.shape), cmap="bone_r", vmin=0, vmax=1,
-                                      interpolation="nearest")
+                                      interpolation="nearest", aspect="auto")
         self.axes.set_title("U-matrix", fontsize=11)
         self.axes.set_xlabel("column", fontsize=10)
         self.axes.set_ylabel("row", fontsize=10)
-        for axis in (self.axes.xaxis, self.axes.yaxis):  # whole cells only
-            axis.set_major_locator(MaxNLocator(nbins=6, integer=True, min_n_ticks=1))
+        # Whole rows and columns only, and no more labels than fit (one per 24 px).
+        for axis, inches in ((self.axes.xaxis, width * 0.8), (self.axes.yaxis, cells)):
+            axis.set_major_locator(MaxNLocator(nbins=max(1, int(inches * 100 / 24)),
+                                               integer=True, min_n_ticks=1))
         self.axes.tick_params(labelsize=10)
-        bar = figure.colorbar(self.image, ax=self.axes, shrink=0.9, ticks=[0, 0.5, 1])
-        bar.set_label("dark: far from neighbours\n(share of the largest)", fontsize=9)
+        bar = figure.colorbar(self.image, ax=self.axes, orientation="horizontal",
+                              fraction=0.08, aspect=25, ticks=[0, 0.5, 1])
+        bar.set_label("dark: far from its neighbours", fontsize=10)
         bar.ax.tick_params(labelsize=9)
         self.image.set_visible(False)
         self.canvas.draw()  # lays everything out once, then keeps the layout
