@@ -1,12 +1,19 @@
 """The explorer in a real JupyterLab, driven with Playwright and Debian's Chromium.
 
 The test starts ``jupyter lab`` on 127.0.0.1 with a random port and token, in a
-temporary root that holds a copy of notebook 05 (outputs cleared), a copy of
-helpers.py and a link to data/, so the committed notebook is never touched.
-Jupyter's config, data and runtime folders and IPython's folder are temporary
-too. Chromium opens the notebook, runs all cells from the Run menu, waits for
-the mosaic, then presses arrow keys on the sigma slider and waits until the
-mosaic's <img> shows a new picture. Screenshots go to tests/artifacts/.
+temporary root that holds a copy of notebook 05 (outputs cleared) and links to
+helpers.py, tutorial_kit/, requirements.txt and data/, so the committed
+notebook is never touched. Jupyter's and IPython's folders are temporary too.
+
+Chromium opens the notebook on a 1366x768 laptop screen with the file browser
+open and runs all cells. The tests then work down the explorer like a student:
+a key on the sigma slider (slider, status line and mosaic all on screen), the
+reset button, a refused grid and a failed load (picture dimmed to opacity 0.5
+or less, status line says what is still shown, cleared by the next good
+update), the arrow keys on a dropdown (the value changes, the notebook stays
+on its cell), a folder with broken files (counted, listed one click away),
+and the static HTML export (the fallback picture, with alt text).
+Screenshots go to tests/artifacts/.
 
 It skips when Chromium or the playwright package is missing, unless the
 environment variable REQUIRE_BROWSER=1 is set (as in CI): then it fails.

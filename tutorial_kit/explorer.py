@@ -327,7 +327,13 @@ class Explorer:
                 'This view cannot run widgets: open the notebook in JupyterLab (or Voilà) '
                 'and run it to move the sliders.</p><figure style="margin:0">'
                 f'{_img(self.mosaic_jpeg, "jpeg", self._mosaic_alt())}'
-                f'<figcaption>{html.escape(self.message)}</figcaption></figure></div>')
+                f'<figcaption>{html.escape(self._caption())}</figcaption></figure></div>')
+
+    def _caption(self):
+        """What the last picture shows, without the run time (it varies from run to run)."""
+        if self.arrangement is None:
+            return self.message
+        return _describe(self.shown, len(self.arrangement.covers.names))
 
     # -- loading -----------------------------------------------------------
 
