@@ -163,3 +163,23 @@ def test_stop_7_the_shape_of_the_grid():
 class _FakeExplorer:
     """Just enough of an Explorer for its settings check (no widgets, no training)."""
     covers = type("Covers", (), {"names": [f"{i}.jpg" for i in range(100)]})()
+
+
+def test_the_student_version_command_in_the_notebook_removes_every_solution(tmp_path):
+    """The exercises' command (nbconvert, tag ``solution``) leaves no solution behind."""
+    import shlex
+    import subprocess
+    text = _tour_text()
+    command = re.search(r"`(jupyter nbconvert [^`]*remove_cell_tags=solution[^`]*)`", text).group(1)
+    args = shlex.split(command)
+    assert args[-2:] == ["--output", "05_student.ipynb"]
+    notebook = json.loads(NOTEBOOK.read_text(encoding="utf-8"))
+    solutions = [cell for cell in notebook["cells"] if "solution" in cell["metadata"].get("tags", [])]
+    assert len(solutions) == 3  # two code cells and one markdown cell of answers
+    subprocess.run([sys.executable, "-m", "jupyter", *args[1:-3], str(NOTEBOOK),
+                    "--output-dir", str(tmp_path), "--output", "05_student.ipynb"],
+                   check=True, capture_output=True, timeout=120)
+    student = json.loads((tmp_path / "05_student.ipynb").read_text(encoding="utf-8"))
+    assert len(student["cells"]) == len(notebook["cells"]) - len(solutions)
+    assert not any("solution" in cell["metadata"].get("tags", []) for cell in student["cells"])
+    assert not any("# Solution" in "".join(cell["source"]) for cell in student["cells"])
