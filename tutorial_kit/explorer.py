@@ -127,9 +127,14 @@ class Explorer:
         One line: what is shown, or why the picture does not match the controls.
     message : str
         The text of that line, for use from code.
+    picture : ipywidgets.HBox
+        The mosaic, the U-matrix and the quality figures together.
     stale : bool
         True while the picture does not match the controls; the picture is
-        then dimmed (CSS class ``som-stale`` on ``picture``).
+        then dimmed (CSS class ``som-stale`` on ``picture`` and on the
+        pictures of every :meth:`panel`).
+    shown : dict or None
+        The settings of the picture shown, as :meth:`settings` gives them.
     progress : ipywidgets.IntProgress
         Visible only while a training run takes longer than ``progress_delay``.
     covers, features, arrangement
