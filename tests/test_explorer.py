@@ -43,8 +43,8 @@ def covers_dir(tmp_path_factory):
 
 @pytest.fixture(autouse=True)
 def short_training(monkeypatch):
-    """The default preset with 500 iterations instead of 5,000: fast tests."""
-    monkeypatch.setitem(helpers.PRESETS, "default", dict(helpers.PRESETS["default"], iterations=500))
+    """The default preset with 200 iterations instead of 5,000: fast tests."""
+    monkeypatch.setitem(helpers.PRESETS, "default", dict(helpers.PRESETS["default"], iterations=200))
 
 
 @pytest.fixture
@@ -54,7 +54,7 @@ def explorer(covers_dir):
         warnings.simplefilter("error")  # the explorer must not leak warnings
         ex = explorer_module.build_explorer(covers_dir)
     assert ex.arrangement is not None, ex.status.value
-    assert ex.iterations.value == 500
+    assert ex.iterations.value == 200
     return ex
 
 

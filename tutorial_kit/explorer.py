@@ -176,7 +176,6 @@ class Explorer:
         self._pending = None  # (generation, covers, features, settings, started)
         self._worker = None
         self._thumbs = (None, None)  # (cell size, resized covers)
-        self._umatrix_plot = None
         self._feature_cache = {}
 
         # Controls in a narrow column on the left, the status line and the
@@ -724,9 +723,12 @@ class Explorer:
         with np.errstate(divide="ignore", invalid="ignore"):  # all weights equal: 0 / 0
             distances = arrangement.trained.som.distance_map(scaling="mean")  # largest is 1
         distances = np.nan_to_num(distances)
-        if self._umatrix_plot is None or self._umatrix_plot.shape != distances.shape:
-            self._umatrix_plot = _UMatrixPlot(*distances.shape)
-        return self._umatrix_plot.png(distances)
+        with _PLOTS_LOCK:  # one figure per grid size, shared by all explorers
+            if distances.shape not in _PLOTS:
+                if len(_PLOTS) >= 8:
+                    _PLOTS.pop(next(iter(_PLOTS)))
+                _PLOTS[distances.shape] = _UMatrixPlot(*distances.shape)
+            return _PLOTS[distances.shape].png(distances)
 
     # -- progress, state and messages -------------------------------------------
 
@@ -888,6 +890,10 @@ def _metrics_html(quality):
         f'<td style="color:#444;padding:2px 0">{html.escape(note)}</td></tr>'
         for name, value, note in rows)
     return f'<table style="line-height:1.35;margin:4px 0;font-size:14px">{cells}</table>'
+
+
+_PLOTS = {}  # (rows, cols) -> _UMatrixPlot
+_PLOTS_LOCK = threading.Lock()
 
 
 class _UMatrixPlot:
