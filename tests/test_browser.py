@@ -1,12 +1,19 @@
 """The explorer in a real JupyterLab, driven with Playwright and Debian's Chromium.
 
 The test starts ``jupyter lab`` on 127.0.0.1 with a random port and token, in a
-temporary root that holds a copy of notebook 05 (outputs cleared), a copy of
-helpers.py and a link to data/, so the committed notebook is never touched.
-Jupyter's config, data and runtime folders and IPython's folder are temporary
-too. Chromium opens the notebook, runs all cells from the Run menu, waits for
-the mosaic, then presses arrow keys on the sigma slider and waits until the
-mosaic's <img> shows a new picture. Screenshots go to tests/artifacts/.
+temporary root that holds a copy of notebook 05 (outputs cleared) and links to
+helpers.py, tutorial_kit/, requirements.txt and data/, so the committed
+notebook is never touched. Jupyter's and IPython's folders are temporary too.
+
+Chromium opens the notebook on a 1366x768 laptop screen with the file browser
+open and runs all cells. The tests then work down the explorer like a student:
+a key on the sigma slider (slider, status line and mosaic all on screen), the
+reset button, a refused grid and a failed load (picture dimmed to opacity 0.5
+or less, status line says what is still shown, cleared by the next good
+update), the arrow keys on a dropdown (the value changes, the notebook stays
+on its cell), a folder with broken files (counted, listed one click away),
+and the static HTML export (the fallback picture, with alt text).
+Screenshots go to tests/artifacts/.
 
 It skips when Chromium or the playwright package is missing, unless the
 environment variable REQUIRE_BROWSER=1 is set (as in CI): then it fails.
@@ -63,15 +70,24 @@ def _api(base, token, path, method="GET"):
 
 
 def _lab_root(root):
-    """A throwaway copy of what notebook 05 needs: itself, helpers.py, data/."""
+    """A throwaway root for JupyterLab: a copy of notebook 05 (outputs cleared),
+    links to what it needs (helpers.py, tutorial_kit/, requirements.txt, data/),
+    and a folder ``mixed`` of 5 good covers and 2 broken files."""
     notebook = json.loads(NOTEBOOK.read_text(encoding="utf-8"))
     for cell in notebook["cells"]:
         if cell["cell_type"] == "code":
             cell["outputs"], cell["execution_count"] = [], None
     notebook["metadata"].pop("widgets", None)  # no saved picture: we wait for a live one
-    (root / NOTEBOOK.name).write_text(json.dumps(notebook), encoding="utf-8")
-    shutil.copy2(REPO / "helpers.py", root / "helpers.py")
-    (root / "data").symlink_to(REPO / "data", target_is_directory=True)  # only read
+    (root / "notebooks").mkdir()
+    (root / "notebooks" / NOTEBOOK.name).write_text(json.dumps(notebook), encoding="utf-8")
+    for name in ("helpers.py", "tutorial_kit", "requirements.txt", "data"):
+        (root / name).symlink_to(REPO / name)  # only read
+    mixed = root / "notebooks" / "mixed"
+    mixed.mkdir()
+    for cover in sorted((REPO / "data" / "covers").iterdir())[:5]:
+        shutil.copy2(cover, mixed / cover.name)
+    (mixed / "broken.jpg").write_bytes(b"this is not a picture")
+    (mixed / "empty.png").write_bytes(b"")
 
 
 @pytest.fixture(scope="module")
@@ -142,8 +158,8 @@ def _stop(server, base, token):
 
 
 @pytest.fixture(scope="module")
-def browser_page():
-    """A Chromium page (Debian's Chromium, never a downloaded one)."""
+def browser():
+    """Debian's Chromium driven by Playwright (never a downloaded browser)."""
     chromium = _chromium()
     if chromium is None:
         _unavailable("Chromium not found (apt-get install chromium)")
@@ -154,88 +170,265 @@ def browser_page():
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
         try:
-            yield browser.new_page(viewport={"width": 1600, "height": 1200})
+            yield browser
         finally:
             browser.close()
 
 
+@pytest.fixture(scope="module")
+def page(browser, lab):
+    """Notebook 05 in JupyterLab on a 1366x768 laptop screen, all cells run.
+
+    The tests below share this page and run in file order, like a student
+    working down the notebook.
+    """
+    base, token = lab
+    page = browser.new_page(viewport={"width": 1366, "height": 768})
+    page.set_default_timeout(TIMEOUT_MS)
+    page.goto(f"{base}/lab/tree/notebooks/{NOTEBOOK.name}?token={token}")
+    page.locator(".jp-NotebookPanel .jp-Notebook-ExecutionIndicator[data-status='idle']").wait_for()
+    page.get_by_text(re.compile(r"\|\s*Idle$")).first.wait_for()
+    # JupyterLab's default: the file browser is open on the left.
+    if not page.locator(".jp-FileBrowser").is_visible():
+        page.locator(".lm-TabBar-tab[data-id='filebrowser']").click()
+    page.locator(".jp-FileBrowser").wait_for(state="visible")
+
+    page.locator(".lm-MenuBar-item", has_text=re.compile(r"^Run$")).click()
+    page.locator(".lm-Menu-item[data-command='runmenu:run-all'], "
+                 ".lm-Menu-item[data-command='notebook:run-all-cells']").first.click()
+    page.locator(".som-explorer-mosaic img").first.wait_for(state="visible")
+    page.wait_for_function(
+        "() => { const prompts = [...document.querySelectorAll('.jp-CodeCell .jp-InputArea-prompt')];"
+        "        return prompts.length > 0 && prompts.every(p => /\\[\\d+\\]/.test(p.textContent)); }",
+        timeout=10 * TIMEOUT_MS)
+    page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").wait_for()
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    _main(page).evaluate("e => e.scrollIntoView({block: 'start'})")  # rendered, not skipped
+    yield page
+    page.close()
+
+
+def _main(page):
+    """The full explorer (the first one; the tour's panels come after it)."""
+    return page.locator(".som-explorer:not(.som-explorer-panel)").first
+
+
 def _mosaic_src(page):
-    return page.evaluate("() => document.querySelector('img.som-explorer-mosaic').src")
+    return _main(page).locator(".som-explorer-mosaic img").evaluate("img => img.src")
 
 
 def _wait_for_new_mosaic(page, old):
     page.wait_for_function(
-        "old => { const img = document.querySelector('img.som-explorer-mosaic');"
+        "old => { const img = document.querySelector("
+        "           '.som-explorer:not(.som-explorer-panel) .som-explorer-mosaic img');"
         "         return img && img.src !== old && img.complete && img.naturalWidth > 0; }",
         arg=old, timeout=TIMEOUT_MS)
 
 
-def test_a_slider_moved_with_the_keyboard_redraws_the_mosaic(browser_page, lab):
-    page = browser_page
-    base, token = lab
-    page.set_default_timeout(TIMEOUT_MS)
-    page.goto(f"{base}/lab/tree/{NOTEBOOK.name}?token={token}")
+def _opacity(page):
+    return float(_main(page).locator(".som-explorer-picture").evaluate(
+        "e => getComputedStyle(e).opacity"))
 
-    # The kernel is up and idle.
-    page.locator(".jp-NotebookPanel .jp-Notebook-ExecutionIndicator[data-status='idle']").wait_for()
-    page.get_by_text(re.compile(r"\|\s*Idle$")).first.wait_for()
 
-    # Run > Run All Cells.
-    page.locator(".lm-MenuBar-item", has_text=re.compile(r"^Run$")).click()
-    page.locator(".lm-Menu-item[data-command='runmenu:run-all'], "
-                 ".lm-Menu-item[data-command='notebook:run-all-cells']").first.click()
-
-    # The explorer appears; then every code cell finishes.
-    mosaic = page.locator("img.som-explorer-mosaic")
-    mosaic.wait_for(state="visible")
+def _wait_opacity(page, dimmed):
+    condition = "<= 0.5" if dimmed else "== 1"
     page.wait_for_function(
-        "() => { const prompts = [...document.querySelectorAll('.jp-CodeCell .jp-InputArea-prompt')];"
-        "        return prompts.length > 0 && prompts.every(p => /\\[\\d+\\]/.test(p.textContent)); }",
-        timeout=TIMEOUT_MS)
-    page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").wait_for()
+        "() => { const e = document.querySelector("
+        "  '.som-explorer:not(.som-explorer-panel) .som-explorer-picture');"
+        f" return e && Number(getComputedStyle(e).opacity) {condition}; }}", timeout=TIMEOUT_MS)
+
+
+def _status(page):
+    return _main(page).locator(".som-explorer-status").text_content()
+
+
+def _wait_status(page, pattern):
+    page.wait_for_function(
+        "pattern => { const e = document.querySelector("
+        "  '.som-explorer:not(.som-explorer-panel) .som-explorer-status');"
+        "  return e && new RegExp(pattern).test(e.textContent); }",
+        arg=pattern, timeout=TIMEOUT_MS)
+
+
+def _in_view(page, locator):
+    """Is the element wholly inside the notebook's visible area (not under a bar)?"""
+    box, area = locator.bounding_box(), page.locator(".jp-NotebookPanel-notebook").bounding_box()
+    return box is not None and area["y"] <= box["y"] and area["x"] <= box["x"] \
+        and box["y"] + box["height"] <= area["y"] + area["height"] \
+        and box["x"] + box["width"] <= area["x"] + area["width"]
+
+
+def _settle(page):
+    """Wait until no training runs: the status no longer says 'training'."""
+    page.wait_for_function(
+        "() => { const e = document.querySelector("
+        "  '.som-explorer:not(.som-explorer-panel) .som-explorer-status');"
+        "  return e && !/^training/.test(e.textContent.trim()); }", timeout=TIMEOUT_MS)
+
+
+@pytest.mark.slow
+def test_the_notebook_runs_without_errors_and_shows_the_explorer(page):
     assert page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']").count() == 0
-    _wait_for_new_mosaic(page, "")  # a decoded picture is shown
-    width = page.evaluate("() => document.querySelector('img.som-explorer-mosaic').naturalWidth")
-    assert width >= 500, f"the mosaic is only {width} px wide"
-    assert "DPQ16" in page.locator(".som-explorer-metrics").inner_text()
-    assert page.locator("img.som-explorer-umatrix").is_visible()
+    _wait_for_new_mosaic(page, "")
+    main = _main(page)
+    assert "DPQ16" in main.locator(".som-explorer-metrics").text_content()
+    assert main.locator(".som-explorer-umatrix img").is_visible()
+    # The live widget hides its static fallback picture.
+    assert page.locator(".som-explorer-static").first.is_hidden()
+    # Alt text on the pictures; the status is a live region; names on the handles.
+    assert main.locator(".som-explorer-mosaic img").get_attribute("alt").startswith("Mosaic of 100 covers")
+    assert main.locator(".som-explorer-umatrix img").get_attribute("alt").startswith("U-matrix")
+    assert main.locator(".som-explorer-status").get_attribute("aria-live") == "polite"
+    assert main.locator(".som-explorer-sigma .noUi-handle").get_attribute("aria-label") == "sigma"
+    size = main.locator(".som-explorer-sigma .widget-label").evaluate(
+        "e => parseFloat(getComputedStyle(e).fontSize)")
+    assert size >= 14
 
-    explorer = page.locator(".som-explorer")
-    explorer.scroll_into_view_if_needed()
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    explorer.screenshot(path=ARTIFACTS / "explorer_before.png")
-    sigma = page.locator(".som-explorer-sigma")
+
+@pytest.mark.slow
+def test_on_a_laptop_the_moved_control_and_the_mosaic_are_visible_together(page):
+    """1366x768 with the file browser open: scroll to the explorer, press a key on
+    the sigma slider, and the slider, the status line and the whole mosaic are
+    all on screen while the picture changes."""
+    main = _main(page)
+    assert page.locator(".jp-FileBrowser").is_visible()
+    main.locator(".som-explorer-folder").scroll_into_view_if_needed()
+    main.evaluate("e => e.scrollIntoView({block: 'start'})")
+    handle = main.locator(".som-explorer-sigma .noUi-handle")
     before = _mosaic_src(page)
-    start_value = sigma.locator(".widget-readout").inner_text()
-
-    # Focus the sigma handle and press the right arrow: one step up.
-    sigma.locator(".noUi-handle").focus()
-    pressed = time.monotonic()
+    start_value = float(main.locator(".som-explorer-sigma .widget-readout").text_content())
+    handle.focus()
     page.keyboard.press("ArrowRight")
+    _wait_status(page, "^training|still showing|covers on")
+    page.screenshot(path=ARTIFACTS / "laptop_moving_sigma.png")
+    for part in (handle, main.locator(".som-explorer-status"), main.locator(".som-explorer-mosaic img")):
+        assert _in_view(page, part), (part, part.bounding_box())
     _wait_for_new_mosaic(page, before)
-    print(f"key press to new mosaic in the browser: {time.monotonic() - pressed:.2f} s")
-    after_right = _mosaic_src(page)
-    assert after_right != before
-    assert float(sigma.locator(".widget-readout").inner_text()) == float(start_value) + 0.5
-    explorer.screenshot(path=ARTIFACTS / "explorer_after.png")
+    _settle(page)
+    assert float(main.locator(".som-explorer-sigma .widget-readout").text_content()) == start_value + 0.5
+    assert main.locator(".som-explorer-preset select").input_value() == "custom"
+    assert _in_view(page, main.locator(".som-explorer-mosaic img"))
+    # The U-matrix sits beside the mosaic, not below it.
+    umatrix, mosaic = (main.locator(f".som-explorer-{name} img").bounding_box()
+                       for name in ("umatrix", "mosaic"))
+    assert umatrix["x"] > mosaic["x"] + mosaic["width"] - 1 and umatrix["y"] < mosaic["y"] + 50
+    page.screenshot(path=ARTIFACTS / "laptop_after_sigma.png")
 
-    # And back with the left arrow: another new picture, the status line says so.
-    page.keyboard.press("ArrowLeft")
-    _wait_for_new_mosaic(page, after_right)
-    assert float(sigma.locator(".widget-readout").inner_text()) == float(start_value)
-    assert re.search(r"\d+ covers on a \d+x\d+ grid", page.locator(".som-explorer-status").inner_text())
 
-    # A long training (End: the most iterations) shows the progress bar, then hides it.
-    progress = page.locator(".som-explorer-progress")
-    assert progress.evaluate("e => getComputedStyle(e).visibility") == "hidden"
+@pytest.mark.slow
+def test_reset_goes_back_to_the_default_preset(page):
+    main = _main(page)
     before = _mosaic_src(page)
-    page.locator(".som-explorer-iterations .noUi-handle").focus()
-    page.keyboard.press("End")
-    page.wait_for_function(
-        "() => getComputedStyle(document.querySelector('.som-explorer-progress')).visibility"
-        " === 'visible'", timeout=TIMEOUT_MS)
-    explorer.screenshot(path=ARTIFACTS / "explorer_training.png")
+    main.locator(".som-explorer-reset-button").click()
     _wait_for_new_mosaic(page, before)
+    _settle(page)
+    assert main.locator(".som-explorer-preset select").input_value() == "default"
+    assert float(main.locator(".som-explorer-sigma .widget-readout").text_content()) == 4.0
+    assert re.match(r"100 covers on 10x10, sigma 4, seed 42", _status(page))
+
+
+@pytest.mark.slow
+def test_a_refused_grid_dims_the_picture_until_a_good_update(page):
+    main = _main(page)
+    assert _opacity(page) == 1
+    before = _mosaic_src(page)
+    main.locator(".som-explorer-rows .noUi-handle").focus()
+    page.keyboard.press("Home")  # 1 row: 100 covers do not fit
+    _wait_status(page, "still showing 100 covers on 10x10, sigma 4, seed 42: 100 covers do not fit on 1x10")
+    _wait_opacity(page, dimmed=True)
+    page.screenshot(path=ARTIFACTS / "laptop_refused.png")
+    assert _mosaic_src(page) == before
+    page.keyboard.press("End")  # 20 rows: fits again
+    _wait_for_new_mosaic(page, before)
+    _wait_status(page, "^100 covers on 20x10")
+    _wait_opacity(page, dimmed=False)
+
+
+@pytest.mark.slow
+def test_a_failed_load_dims_the_picture_and_puts_the_folder_back(page):
+    main = _main(page)
+    box = main.locator(".som-explorer-folder input")
+    folder = box.input_value()
+    box.fill("no/such/folder")
+    box.press("Enter")
+    _wait_status(page, "could not load")
+    _wait_opacity(page, dimmed=True)
+    assert "does not exist" in _status(page)
     page.wait_for_function(
-        "() => getComputedStyle(document.querySelector('.som-explorer-progress')).visibility"
-        " === 'hidden'", timeout=TIMEOUT_MS)
+        "folder => document.querySelector('.som-explorer:not(.som-explorer-panel) "
+        ".som-explorer-folder input').value === folder", arg=folder)
+    # The next good update clears the dimming.
+    before = _mosaic_src(page)
+    main.locator(".som-explorer-reset-button").click()
+    _wait_for_new_mosaic(page, before)
+    _wait_opacity(page, dimmed=False)
+    assert "could not load" not in _status(page)
+
+
+@pytest.mark.slow
+def test_arrow_keys_change_a_dropdown_not_the_notebook_cell(page):
+    main = _main(page)
+    select = main.locator(".som-explorer-neighborhood select")
+    active = page.evaluate("() => [...document.querySelectorAll('.jp-Notebook .jp-Cell')]"
+                           ".findIndex(c => c.classList.contains('jp-mod-active'))")
+    select.focus()
+    before = _mosaic_src(page)
+    page.keyboard.press("ArrowDown")
+    page.wait_for_function(
+        "() => document.querySelector('.som-explorer:not(.som-explorer-panel) "
+        ".som-explorer-neighborhood select').value === 'triangle'")
+    _wait_for_new_mosaic(page, before)
+    now = page.evaluate("() => [...document.querySelectorAll('.jp-Notebook .jp-Cell')]"
+                        ".findIndex(c => c.classList.contains('jp-mod-active'))")
+    assert now == active, "the arrow key moved JupyterLab to another cell"
+    assert page.evaluate("() => document.activeElement.tagName") == "SELECT"
+    page.keyboard.press("ArrowUp")
+    page.wait_for_function(
+        "() => document.querySelector('.som-explorer:not(.som-explorer-panel) "
+        ".som-explorer-neighborhood select').value === 'gaussian'")
+    _settle(page)
+
+
+@pytest.mark.slow
+def test_skipped_files_are_counted_and_named_one_click_away(page):
+    main = _main(page)
+    box = main.locator(".som-explorer-folder input")
+    folder = box.input_value()
+    box.fill("mixed")
+    box.press("Enter")
+    _wait_status(page, "5 covers on 2x3.*5 loaded, 2 skipped")
+    details = main.locator(".som-explorer-skipped details")
+    assert details.is_visible()
+    assert not main.locator(".som-explorer-skipped li").first.is_visible()
+    details.locator("summary").click()
+    names = main.locator(".som-explorer-skipped").text_content()
+    assert "broken.jpg" in names and "empty.png" in names
+    page.screenshot(path=ARTIFACTS / "laptop_skipped.png")
+    box.fill(folder)
+    box.press("Enter")
+    _wait_status(page, "^100 covers on 10x10")
+
+
+@pytest.mark.slow
+def test_the_static_html_shows_the_fallback_picture(browser, tmp_path):
+    """``jupyter nbconvert --to html`` of the committed notebook: no widgets run,
+    so the explorer's cell shows the last mosaic, with alt text and settings."""
+    subprocess.run([sys.executable, "-m", "jupyter", "nbconvert", "--to", "html",
+                    "--output-dir", str(tmp_path), str(NOTEBOOK)],
+                   check=True, capture_output=True, timeout=120)
+    page = browser.new_page(viewport={"width": 1366, "height": 768})
+    try:
+        page.goto((tmp_path / NOTEBOOK.with_suffix(".html").name).as_uri())
+        picture = page.locator(".som-explorer-static img").first
+        picture.scroll_into_view_if_needed()
+        assert picture.is_visible()
+        assert picture.evaluate("img => img.complete && img.naturalWidth > 100")
+        assert picture.get_attribute("alt").startswith("Mosaic of")
+        caption = page.locator(".som-explorer-static figcaption").first.inner_text()
+        assert re.search(r"covers on \d+x\d+, sigma", caption)
+        missing = page.evaluate("() => [...document.images].filter(i => !i.alt ||"
+                                " i.alt.startsWith('No description')).length")
+        assert missing == 0, f"{missing} image(s) without alt text"
+        page.screenshot(path=ARTIFACTS / "static_html.png")
+    finally:
+        page.close()

@@ -1,4 +1,4 @@
-"""The interactive explorer (helpers section 8), driven through the ipywidgets API.
+"""The interactive explorer (tutorial_kit/explorer.py), driven through the ipywidgets API.
 
 No browser and no kernel: widgets work without a frontend, and setting a
 control's ``value`` runs the same observers a slider release would. The covers
@@ -43,8 +43,8 @@ def covers_dir(tmp_path_factory):
 
 @pytest.fixture(autouse=True)
 def short_training(monkeypatch):
-    """The default preset with 800 iterations instead of 10,000: fast tests."""
-    monkeypatch.setitem(helpers.PRESETS, "default", dict(helpers.PRESETS["default"], iterations=800))
+    """The default preset with 200 iterations instead of 5,000: fast tests."""
+    monkeypatch.setitem(helpers.PRESETS, "default", dict(helpers.PRESETS["default"], iterations=200))
 
 
 @pytest.fixture
@@ -54,7 +54,7 @@ def explorer(covers_dir):
         warnings.simplefilter("error")  # the explorer must not leak warnings
         ex = explorer_module.build_explorer(covers_dir)
     assert ex.arrangement is not None, ex.status.value
-    assert ex.iterations.value == 800
+    assert ex.iterations.value == 200
     return ex
 
 
@@ -62,18 +62,35 @@ def _shown(ex):
     return ex.mosaic.value, ex.umatrix.value, ex.metrics.value
 
 
+def _counting(monkeypatch):
+    """Count the training runs: wraps arrange_covers as the explorer sees it."""
+    calls = []
+    real = helpers.arrange_covers
+    monkeypatch.setattr(explorer_module, "arrange_covers",
+                        lambda *a, **k: calls.append(k) or real(*a, **k))
+    return calls
+
+
 def test_first_picture_at_the_smallest_grid_that_fits(explorer):
     assert (explorer.rows.value, explorer.cols.value) == helpers.grid_shape_for(16) == (4, 4)
-    assert bytes(explorer.mosaic.value).startswith(JPEG_MAGIC)
-    assert bytes(explorer.umatrix.value).startswith(PNG_MAGIC)
+    assert bytes(explorer.mosaic_jpeg).startswith(JPEG_MAGIC)
+    assert bytes(explorer.umatrix_png).startswith(PNG_MAGIC)
+    assert explorer.mosaic.value.startswith('<img src="data:image/jpeg;base64,')
+    assert 'alt="Mosaic of 16 covers' in explorer.mosaic.value
+    assert 'alt="U-matrix of the 4x4 map' in explorer.umatrix.value
     for name in ("QE", "TE", "DPQ16"):
         assert f"<b>{name}</b>" in explorer.metrics.value  # one table row each
-    assert "16 covers on a 4x4 grid" in explorer.status.value
+    # The explanations are visible text, not tooltips.
+    assert "title=" not in explorer.metrics.value
+    assert "two best neurons are not neighbours" in explorer.metrics.value
+    assert explorer.message.startswith("16 covers on 4x4, sigma 4, seed 42, gaussian")
+    assert 'role="status"' in explorer.status.value
+    assert not explorer.stale and "som-stale" not in explorer.picture._dom_classes
     assert explorer.seconds is not None and explorer.seconds > 0
     assert explorer.progress.layout.visibility == "hidden"
-    # The mosaic is at screen size: 4 covers across about 600 px.
-    width, height = Image.open(io.BytesIO(explorer.mosaic.value)).size
-    assert 560 <= width <= 600 and height > width
+    # The mosaic fits in 480 x 560 px: 4 portrait covers across, 4 down.
+    width, height = Image.open(io.BytesIO(explorer.mosaic_jpeg)).size
+    assert width <= 480 and height <= 560 and max(width, height) > 400
 
 
 def test_all_sliders_update_only_on_release(explorer):
@@ -82,18 +99,25 @@ def test_all_sliders_update_only_on_release(explorer):
         assert slider.continuous_update is False
 
 
+def test_the_iterations_slider_reaches_the_tours_values_in_few_steps(explorer):
+    values = [value for _label, value in explorer.iterations.options]
+    for wanted in (100, 1000, 2500, 5000, 20000):
+        assert wanted in values
+    assert len(values) <= 12 and values == sorted(values)
+
+
 @pytest.mark.parametrize("control, value", [
-    ("sigma", 1.0), ("learning_rate", 0.05), ("seed", 7), ("iterations", 300),
+    ("sigma", 1.0), ("learning_rate", 0.05), ("seed", 7), ("iterations", 1000),
     ("neighborhood", "bubble"),
 ])
 def test_a_change_retrains_and_redraws(explorer, control, value):
     mosaic, umatrix, metrics = _shown(explorer)
     before = explorer.arrangement
     setattr(getattr(explorer, control), "value", value)
-    assert explorer.arrangement is not before, explorer.status.value
+    assert explorer.arrangement is not before, explorer.message
     assert explorer.umatrix.value != umatrix
     assert explorer.metrics.value != metrics
-    assert "&#9888;" not in explorer.status.value
+    assert not explorer.stale and "&#9888;" not in explorer.status.value
 
 
 def test_the_mosaic_changes_with_the_grid_and_the_placement(explorer):
@@ -103,51 +127,78 @@ def test_the_mosaic_changes_with_the_grid_and_the_placement(explorer):
     assert explorer.arrangement.cols == 5
     mosaic = explorer.mosaic.value
     explorer.placement.value = "greedy"
-    assert explorer.arrangement.placement is not None
+    assert explorer.shown["placement"] == "greedy"
     assert explorer.mosaic.value != mosaic
 
 
-def test_a_grid_too_small_gives_a_message_and_keeps_the_picture(explorer):
+def test_a_refused_grid_dims_the_picture_and_says_what_is_shown(explorer, monkeypatch):
+    calls = _counting(monkeypatch)
     shown, arrangement = _shown(explorer), explorer.arrangement
     explorer.rows.value = 2  # 2x4 = 8 cells for 16 covers
-    assert "do not fit on a 2x4 grid" in explorer.status.value
-    assert explorer.message.startswith("16 covers do not fit on a 2x4 grid")
+    assert explorer.message == ("still showing 16 covers on 4x4, sigma 4, seed 42: 16 covers do "
+                                "not fit on 2x4 (8 cells; the grid needs at least 16 cells, "
+                                "for example 4x4)")
+    assert explorer.stale and "som-stale" in explorer.picture._dom_classes
     assert "&#9888;" in explorer.status.value
-    assert "Traceback" not in explorer.status.value
     assert _shown(explorer) == shown and explorer.arrangement is arrangement
-    explorer.rows.value = 4  # back to a grid that fits: a new picture
-    assert "&#9888;" not in explorer.status.value
+    assert calls == []  # refused before training
+    explorer.rows.value = 4  # back to a grid that fits: a new picture, no longer dimmed
+    assert not explorer.stale and "som-stale" not in explorer.picture._dom_classes
     assert explorer.arrangement is not arrangement
 
 
-def test_a_minisom_warning_is_a_message_not_a_new_picture(explorer):
+def test_a_too_wide_sigma_is_refused_with_its_limit(explorer, monkeypatch):
+    calls = _counting(monkeypatch)
+    assert explorer_module.sigma_limit(4, 4) == 5.5  # the diagonal, 5.66, rounded down
+    explorer.sigma.value = 6.0
+    assert "sigma 6.0 is wider than a 4x4 grid: at most 5.5" in explorer.message
+    assert explorer.stale and calls == []
+    explorer.sigma.value = 5.5  # the limit itself trains without a MiniSom warning
+    assert not explorer.stale, explorer.message
+    assert len(calls) == 1
+
+
+def test_triangle_with_a_fractional_sigma_is_refused_with_the_choices(explorer, monkeypatch):
     explorer.neighborhood.value = "triangle"  # sigma 4.0: a whole number, fine
+    assert not explorer.stale
+    calls = _counting(monkeypatch)
     shown = _shown(explorer)
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # nothing may escape to the notebook
         explorer.sigma.value = 2.5
-    assert "MiniSom warns" in explorer.status.value
-    assert "integer" in explorer.status.value
-    assert _shown(explorer) == shown
+    assert "triangle needs a whole-number sigma: 2 or 3, not 2.5" in explorer.message
+    assert _shown(explorer) == shown and explorer.stale and calls == []
 
 
 def test_a_diverging_training_is_a_message_not_a_crash(explorer):
     shown = _shown(explorer)
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # numpy's overflow warnings must not escape
-        with explorer._hold():  # triangle with a large sigma and learning rate:
-            explorer.rows.value = explorer.cols.value = 6  # steps far beyond the target
-            explorer.learning_rate.value = 2.0
-            explorer.sigma.value = 7.0
-        explorer.neighborhood.value = "triangle"
-    assert "diverged" in explorer.status.value, explorer.status.value
-    assert _shown(explorer) == shown
+        assert explorer.set(rows=6, cols=6, learning_rate=2.0, sigma=7.0,
+                            neighborhood="triangle") is False
+    assert "diverged" in explorer.message, explorer.message
+    assert explorer.message.startswith("still showing 16 covers on 4x4, sigma 4, seed 42: ")
+    assert _shown(explorer) == shown and explorer.stale
+
+
+def test_a_minisom_warning_is_a_refusal(explorer, monkeypatch):
+    """A warning the explorer does not foresee still refuses the settings, in one line."""
+    real = helpers.arrange_covers
+
+    def warn_then_arrange(*args, **kwargs):
+        warnings.warn("something MiniSom did not like")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(explorer_module, "arrange_covers", warn_then_arrange)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        explorer.seed.value = 3
+    assert "UserWarning warns: something MiniSom did not like" in explorer.message
+    assert explorer.stale
 
 
 def test_a_preset_sets_the_sliders_and_trains_once(explorer, monkeypatch):
-    calls = []
-    real = helpers.arrange_covers
-    monkeypatch.setattr(explorer_module, "arrange_covers", lambda *a, **k: calls.append(k) or real(*a, **k))
+    calls = _counting(monkeypatch)
     explorer.preset.value = "original"
     original = helpers.PRESETS["original"]
     assert explorer.sigma.value == original["sigma"]
@@ -161,39 +212,114 @@ def test_a_preset_sets_the_sliders_and_trains_once(explorer, monkeypatch):
     assert len(calls) == 2
 
 
-def test_loading_bad_folders_gives_a_message_and_keeps_everything(explorer, tmp_path):
-    shown, covers = _shown(explorer), explorer.covers
+def test_moving_a_slider_makes_the_preset_custom_and_choosing_it_again_resets(explorer,
+                                                                              monkeypatch):
+    explorer.sigma.value = 1.5
+    assert explorer.preset.value == "custom"
+    assert explorer.settings()["preset"] == "default"  # its start and decay stay
+    assert "(default start and decay)" in explorer.message
+    calls = _counting(monkeypatch)
+    explorer.preset.value = "default"  # choosing 'default' again applies it again
+    assert explorer.sigma.value == 4.0 and len(calls) == 1
+    assert explorer.preset.value == "default"
+    explorer.preset.value = "original"
+    explorer.learning_rate.value = 0.2
+    assert explorer.preset.value == "custom"
+    assert explorer.settings()["preset"] == "original"
+    explorer.learning_rate.value = 0.5  # back to the preset's own value: the name returns
+    assert explorer.preset.value == "custom"  # (it only switches one way; choosing resets)
+
+
+def test_the_reset_button_goes_back_to_the_start(explorer):
+    explorer.set(preset="original", rows=5, cols=5, seed=3, placement="greedy", sigma=2.0)
+    explorer.reset_button.click()
+    assert explorer.preset.value == "default"
+    assert (explorer.rows.value, explorer.cols.value) == (4, 4)
+    assert explorer.seed.value == 42 and explorer.placement.value == "assignment"
+    assert explorer.sigma.value == 4.0 and explorer.neighborhood.value == "gaussian"
+    assert explorer.shown == explorer.settings() and not explorer.stale
+
+
+def test_a_failed_load_puts_the_folder_back_and_dims_until_the_next_good_update(explorer,
+                                                                                 tmp_path):
+    shown, covers, box = _shown(explorer), explorer.covers, explorer.folder.value
     empty = tmp_path / "empty"
     empty.mkdir()
     assert explorer.load(empty) is False
-    assert "could not load" in explorer.status.value and "&#9888;" in explorer.status.value
-    assert _shown(explorer) == shown and explorer.covers is covers
+    assert f"could not load '{empty}'" in explorer.message
+    assert f"the box shows '{box}' again" in explorer.message
+    assert explorer.message.startswith("still showing 16 covers on 4x4")
+    assert explorer.folder.value == box
+    assert explorer.stale and _shown(explorer) == shown and explorer.covers is covers
 
     assert explorer.load(tmp_path / "missing") is False
-    assert "does not exist" in explorer.status.value
+    assert "does not exist" in explorer.message and explorer.folder.value == box
 
     one = _write_covers(tmp_path / "one", 1, seed=3)
     assert explorer.load(one) is False
-    assert "at least 2" in explorer.status.value
+    assert "at least 2" in explorer.message
     assert _shown(explorer) == shown and explorer.covers is covers
+
+    explorer.seed.value = 5  # the next good update clears the dimming
+    assert not explorer.stale and "could not load" not in explorer.message
+
+
+def test_enter_in_the_folder_box_loads_it(explorer, tmp_path):
+    other = _write_covers(tmp_path / "nine", 9, seed=2)
+    explorer.folder.value = str(other)  # what Enter sends (continuous_update=False)
+    assert explorer.folder.continuous_update is False
+    assert len(explorer.covers.names) == 9
+    assert (explorer.rows.value, explorer.cols.value) == (3, 3)
+    assert explorer.message.startswith("9 covers on 3x3")
 
 
 def test_the_load_button_loads_the_folder_in_the_text_box(explorer, tmp_path):
     other = _write_covers(tmp_path / "nine", 9, seed=2)
-    explorer.folder.value = str(other)
-    explorer.iterations.value = 500
+    with explorer._hold():  # typed, not yet submitted
+        explorer.folder.value = str(other)
     explorer.load_button.click()
     assert len(explorer.covers.names) == 9
-    assert (explorer.rows.value, explorer.cols.value) == (3, 3)
-    assert "9 covers on a 3x3 grid" in explorer.status.value
 
 
+def test_skipped_files_are_counted_and_named_one_click_away(explorer, tmp_path):
+    folder = _write_covers(tmp_path / "mixed", 6, seed=4)
+    (folder / "broken.jpg").write_bytes(b"not a picture")
+    (folder / "empty.png").write_bytes(b"")
+    assert explorer.load(folder)
+    assert "6 loaded, 2 skipped" in explorer.message
+    assert "<details>" in explorer.skipped.value and "2 file(s) skipped" in explorer.skipped.value
+    for name in ("broken.jpg", "empty.png"):
+        assert f"<code>{name}</code>: " in explorer.skipped.value
+    reasons = dict(explorer.covers.skipped)
+    assert all(reason in explorer.skipped.value for reason in reasons.values())
+    explorer.load(_write_covers(tmp_path / "clean", 4, seed=5))
+    assert explorer.skipped.value == "" and "skipped" not in explorer.message
+
+
+@pytest.mark.slow  # builds more explorers or loads three folders
+def test_a_tiny_folder_lowers_sigma_and_says_so_then_the_next_folder_gets_it_back(explorer,
+                                                                                  tmp_path):
+    tiny = _write_covers(tmp_path / "tiny", 3, seed=5)  # 3 covers: a 2x2 grid
+    assert explorer.load(tiny)
+    assert (explorer.rows.value, explorer.cols.value) == (2, 2)
+    assert explorer.sigma.value == 2.5
+    assert "sigma lowered to 2.5 to fit a 2x2 grid" in explorer.message
+    assert explorer.arrangement.covers.names == sorted(p.name for p in tiny.iterdir())
+    two = _write_covers(tmp_path / "two", 2, seed=6)  # 2 covers: 1x2, diagonal 2.24
+    assert explorer.load(two)
+    assert explorer.sigma.value == 2.0 and "sigma lowered to 2.0 to fit a 1x2 grid" in explorer.message
+    assert not explorer.stale, explorer.message
+    explorer.load(_write_covers(tmp_path / "nine", 9, seed=2))  # 3x3 allows 4 again
+    assert explorer.sigma.value == 4.0 and "lowered" not in explorer.message
+
+
+@pytest.mark.slow  # builds more explorers or loads three folders
 def test_features_are_made_once_per_folder(covers_dir, tmp_path, monkeypatch):
     made = []
     real = helpers.make_features
     monkeypatch.setattr(explorer_module, "make_features", lambda images: made.append(len(images)) or real(images))
     ex = explorer_module.build_explorer(covers_dir)
-    ex.iterations.value = 300
+    ex.iterations.value = 500
     ex.sigma.value = 2.0
     ex.rows.value = 5
     ex.preset.value = "original"
@@ -206,65 +332,62 @@ def test_features_are_made_once_per_folder(covers_dir, tmp_path, monkeypatch):
 
 
 def test_a_superseded_result_never_overwrites_a_newer_one(explorer):
-    started = 0.0
+    settings = explorer.settings()
     old = explorer._begin()
-    old_result = explorer._compute(dict(explorer.settings(), sigma=1.0), old, started)
+    old_result = explorer._compute(explorer.covers, explorer.features,
+                                   dict(settings, sigma=1.0), old, 0.0)
     new = explorer._begin()
-    new_result = explorer._compute(dict(explorer.settings(), sigma=3.0), new, started)
-    assert explorer._show(new, new_result) is True
+    new_result = explorer._compute(explorer.covers, explorer.features,
+                                   dict(settings, sigma=3.0), new, 0.0)
+    assert explorer._show(new, new_result, None, dict(settings, sigma=3.0)) is True
     shown, arrangement = _shown(explorer), explorer.arrangement
     assert explorer._show(old, old_result) is False  # arrives late: discarded
     assert _shown(explorer) == shown and explorer.arrangement is arrangement
     assert arrangement.settings["sigma"] == 3.0
 
 
-def test_an_update_started_during_training_wins(explorer, monkeypatch):
-    """A newer update starting while an older one trains: the older result is dropped."""
-    real_reporter = explorer._reporter
-    nested = []
+@pytest.mark.slow  # builds more explorers or loads three folders
+def test_in_the_background_only_the_latest_setting_trains(covers_dir, monkeypatch):
+    """Five quick changes while one run trains: the run is cancelled, the three
+    in between never train, and the last one is shown; meanwhile the picture is
+    dimmed and the status line says what is still shown."""
+    ex = explorer_module.build_explorer(covers_dir, background=True)
+    assert ex.arrangement is not None and not ex.stale
+    started, finished = [], []
+    real = helpers.arrange_covers
+    gate = __import__("threading").Event()
 
-    def reporter(generation, started):
-        report = real_reporter(generation, started)
+    def slow_arrange(*args, **kwargs):
+        started.append(kwargs["seed"])
+        if not gate.is_set():
+            gate.wait(10)  # the first run waits until all changes have arrived
+        result = real(*args, **kwargs)
+        finished.append(kwargs["seed"])
+        return result
 
-        def progress(done, total):
-            if not nested:  # the first time only: a slider moves mid-training
-                nested.append(True)
-                explorer.sigma.value = 1.5
-            report(done, total)
-        return progress
-
-    monkeypatch.setattr(explorer, "_reporter", reporter)
-    assert explorer.update() is False  # the outer, older update is discarded
-    assert explorer.arrangement.settings["sigma"] == 1.5
-    assert explorer.sigma.value == 1.5
-
-
-def test_a_stale_error_does_not_replace_a_newer_status(explorer, monkeypatch):
-    real = explorer._compute
-
-    def compute(settings, generation, started):
-        # A newer update runs to completion while this one still computes ...
-        newer = explorer._begin()
-        assert explorer._show(newer, real(settings, newer, started), started)
-        raise ValueError("stale failure")  # ... and then this one fails.
-
-    monkeypatch.setattr(explorer, "_compute", compute)
-    assert explorer.update() is False
-    assert "stale failure" not in explorer.status.value
-    assert "16 covers on a 4x4 grid" in explorer.status.value
+    monkeypatch.setattr(explorer_module, "arrange_covers", slow_arrange)
+    for seed in (1, 2, 3, 4, 5):
+        ex.seed.value = seed
+        while seed == 1 and not started:  # the first run has begun before the others come
+            __import__("time").sleep(0.01)
+        assert ex.stale
+        assert "still showing 16 covers on 4x4, sigma 4, seed 42" in ex.message
+    gate.set()
+    ex.wait()
+    assert started == [1, 5]
+    assert finished == [5]  # seed 1 was cancelled mid-training
+    assert ex.shown["seed"] == 5 and not ex.stale
+    assert ex.message.startswith("16 covers on 4x4, sigma 4, seed 5")
 
 
+@pytest.mark.slow  # builds more explorers or loads three folders
 def test_the_progress_bar_shows_while_training_and_hides_after(covers_dir):
     ex = explorer_module.build_explorer(covers_dir, progress_delay=0.0)
     seen = []
     ex.progress.layout.observe(lambda change: seen.append(change["new"]), names="visibility")
     ex.progress.observe(lambda change: seen.append(change["new"]), names="value")
-    said = []
-    ex.status.observe(lambda change: said.append(change["new"]), names="value")
     ex.iterations.value = 1000
     assert "visible" in seen and seen[-1] == 0
-    assert any("training 1000 iterations on a 4x4 grid" in text for text in said)
-    assert "16 covers on a 4x4 grid" in ex.message
     assert any(isinstance(v, int) and v > 0 for v in seen)
     assert ex.progress.layout.visibility == "hidden"
 
@@ -275,27 +398,47 @@ def test_the_progress_bar_shows_while_training_and_hides_after(covers_dir):
     assert seen == []
 
 
-def test_the_explorer_displays_as_its_widget(explorer):
-    bundle = explorer._repr_mimebundle_()
-    view = bundle["application/vnd.jupyter.widget-view+json"]
-    assert view["model_id"] == explorer.widget.model_id
-    assert "SOM explorer: 16 covers" in bundle["text/plain"]
+def test_the_static_fallback_shows_the_last_mosaic_with_its_settings(explorer):
+    explorer.seed.value = 9
+    page = explorer.static_html()
+    assert page.startswith('<div class="som-explorer-static">')
+    encoded = __import__("base64").b64encode(explorer.mosaic_jpeg).decode()
+    assert f'src="data:image/jpeg;base64,{encoded}"' in page
+    assert 'alt="Mosaic of 16 covers' in page
+    assert "seed 9" in page and "trained in" not in page  # no run time: it varies
+    # The live widget's style block hides the fallback; a static view has no style block.
+    assert ".som-explorer-static { display: none !important; }" in explorer.head.value
+
+
+def test_the_explorer_shows_its_widget_then_the_fallback(explorer, monkeypatch):
+    shown = []
+    import IPython.display
+    monkeypatch.setattr(IPython.display, "display", lambda obj, **kw: shown.append(obj))
+    explorer._ipython_display_()
+    assert shown[0] is explorer.widget
+    assert shown[1]["text/html"] == explorer.static_html()
+    assert "SOM explorer: 16 covers on 4x4" in shown[1]["text/plain"]
+
+
+def test_the_keyboard_and_screen_reader_hooks_are_in_the_head(explorer):
+    head = explorer.head.value
+    assert "data-lm-suppress-shortcuts" in head  # JupyterLab leaves the arrow keys alone
+    assert "aria-live" in head and "aria-label" in head
+    assert "font-size: 14px" in head
+
+
+@pytest.mark.parametrize("rows, cols", [(2, 7), (1, 2), (10, 10), (5, 20)])
+def test_umatrix_axes_show_whole_rows_and_columns(rows, cols):
+    plot = explorer_module._UMatrixPlot(rows, cols)
+    for ticks, size in ((plot.axes.get_xticks(), cols), (plot.axes.get_yticks(), rows)):
+        inside = [t for t in ticks if -0.5 <= t <= size - 0.5]
+        assert inside and all(float(t).is_integer() for t in inside), ticks
+    assert bytes(plot.png(np.zeros((rows, cols)))).startswith(PNG_MAGIC)
 
 
 def test_a_missing_folder_at_start_is_a_message(tmp_path):
     ex = explorer_module.build_explorer(tmp_path / "nowhere")
     assert ex.covers is None and ex.arrangement is None
-    assert "does not exist" in ex.status.value
+    assert "does not exist" in ex.message
     assert ex.update() is False
-    assert "no covers loaded" in ex.status.value
-
-
-def test_loading_a_tiny_folder_fits_sigma_to_its_grid(explorer, tmp_path):
-    """Four covers get a 2x2 grid, where the default sigma of 4 makes MiniSom warn:
-    the explorer starts them with a sigma that fits, so the new covers are shown."""
-    tiny = _write_covers(tmp_path / "tiny", 4, seed=5)
-    assert explorer.load(tiny)
-    assert (explorer.rows.value, explorer.cols.value) == (2, 2)
-    assert explorer.sigma.value <= np.hypot(2, 2)
-    assert explorer.arrangement is not None, explorer.status.value
-    assert explorer.arrangement.covers.names == sorted(p.name for p in tiny.iterdir())
+    assert "no covers loaded" in ex.message

@@ -2,15 +2,29 @@
 
 Students never need to open this file: it is widget plumbing around
 ``helpers.arrange_covers``. Build one with :func:`build_explorer`.
+
+What a student sees must always be true:
+
+- the picture (mosaic, U-matrix, quality figures) either matches the
+  controls, or it is dimmed and the status line says which settings it
+  shows and why the new ones are not shown (refused, failed, training);
+- nothing changes silently: skipped files, a lowered sigma and every
+  refusal are named in the status line, with the limit that was hit;
+- in a kernel, training runs in a background thread, so moving a slider
+  never waits for the previous run: a newer setting cancels the run in
+  progress, and only the latest setting trains.
 """
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import hashlib
 import html
 import io
+import math
 import os
+import threading
 import time
 import warnings
 from pathlib import Path
@@ -21,14 +35,50 @@ from PIL import Image
 from helpers import (BUNDLED_COVERS, NEIGHBORHOODS, PLACEMENTS, PRESETS, arrange_covers,
                      grid_shape_for, load_covers, make_features, make_mosaic)
 
-# The explorer puts the whole pipeline behind sliders, so students can see
-# what each setting does to the map. Every change re-trains and redraws. The
-# features are made once per folder and reused, so an update costs one
-# training run (well under a second at the default settings on 100 covers).
-# Each update gets a number (its generation); a result whose number is no
-# longer the newest is thrown away, so a late result never hides a newer one.
-# Anything that goes wrong becomes one line in the status area, and the last
-# good picture stays.
+# The iterations slider steps through these values (plus each preset's own):
+# a linear slider from 100 to 50,000 made 1,000 and 20,000 unreachable.
+ITERATION_STEPS = (100, 200, 500, 1000, 2000, 5000, 10000, 20000, 50000)
+CUSTOM = "custom"  # the preset shown once a slider differs from the chosen preset
+START_SEED = 42
+
+# Styles of the explorer, and one line of script. The style block makes the
+# text 14 px, dims a stale picture and hides the static fallback picture
+# (which front ends without widgets show instead). The script, run by an
+# image that fails to load on purpose (widget HTML runs no <script> tags),
+# marks the explorer's dropdowns, buttons and slider handles so that
+# JupyterLab's notebook shortcuts leave their keys alone (Lumino skips an
+# element with ``data-lm-suppress-shortcuts``): without it, the arrow keys on
+# a focused dropdown move to the next cell instead of changing the value. It also makes the status line a live
+# region for screen readers and gives each slider handle its name.
+_STYLE = """<style>
+.som-explorer { --jp-widgets-font-size: 14px; font-size: 14px; line-height: 1.4; }
+.som-explorer .widget-label, .som-explorer .widget-readout, .som-explorer select,
+.som-explorer input, .som-explorer button { font-size: 14px; }
+.som-explorer .som-stale { opacity: 0.4; transition: opacity 0.2s; }
+.som-explorer .som-explorer-mosaic img { display: block; width: auto; height: auto;
+  max-width: 100%; max-height: max(240px, calc(100vh - 250px)); }
+.som-explorer .som-explorer-umatrix img { display: block; max-width: 100%; height: auto; }
+.som-explorer details summary { cursor: pointer; }
+.som-explorer-panel .som-explorer-mosaic img { max-height: min(360px, calc(100vh - 230px)); }
+.som-explorer-static { display: none !important; }
+</style>"""
+_SCRIPT = (
+    "var img=this,go=function(n){var r=img.closest('.som-explorer');"
+    "if(!r){if(n<100)setTimeout(function(){go(n+1)},100);return;}"
+    "r.querySelectorAll('select, button, .noUi-handle').forEach(function(e){"
+    "e.setAttribute('data-lm-suppress-shortcuts','true')});"
+    "var s=r.querySelector('.som-explorer-status');"
+    "if(s){s.setAttribute('role','status');s.setAttribute('aria-live','polite');}"
+    "r.querySelectorAll('.widget-slider, .widget-dropdown').forEach(function(w){"
+    "var l=w.querySelector('.widget-label');if(!l)return;"
+    "w.querySelectorAll('.noUi-handle, select').forEach(function(h){"
+    "h.setAttribute('aria-label',l.textContent)})});};go(0);")
+_HEAD = _STYLE + f'<img src="data:," alt="" style="display:none" onerror="{html.escape(_SCRIPT)}">'
+
+
+class _Superseded(Exception):
+    """Raised inside a training run that a newer setting has replaced."""
+
 
 class Explorer:
     """Sliders and dropdowns over :func:`arrange_covers`, with live pictures.
@@ -36,6 +86,7 @@ class Explorer:
     Build it with :func:`build_explorer` and end a notebook cell with it (or
     call ``display(explorer)``) to show it. Every change of a control
     re-trains the map and redraws the mosaic, the U-matrix and the metrics.
+    From code, :meth:`set` changes several controls and waits for the map.
 
     Attributes
     ----------
@@ -44,157 +95,274 @@ class Explorer:
         ``som-explorer``, and each control and output below the class
         ``som-explorer-<attribute>`` (with ``-`` for ``_``), for tests and styling.
     folder : ipywidgets.Text
-        Path of the cover folder; press ``load_button`` to load it.
-    load_button : ipywidgets.Button
+        Path of the cover folder; Enter (or ``load_button``) loads it.
+    load_button, reset_button : ipywidgets.Button
+        ``reset_button`` goes back to the start: preset 'default', the
+        smallest grid that fits, assignment, seed 42.
     preset : ipywidgets.Dropdown
-        'default' or 'original'; choosing one sets the sliders to its values.
-        The preset also fixes what has no control here: the initial weights
-        and how sigma and the learning rate decay (see :data:`PRESETS`).
+        'default', 'original' or 'custom'. Choosing 'default' or 'original'
+        sets the sliders to its values; moving one of those sliders
+        afterwards switches the preset to 'custom' (the settings without a
+        control, the initial weights and the decay, stay the chosen
+        preset's: see :data:`PRESETS` and :attr:`base_preset`).
     rows, cols : ipywidgets.IntSlider
         Grid size; after a folder is loaded, the smallest grid that fits.
     sigma, learning_rate : ipywidgets.FloatSlider
-    iterations : ipywidgets.IntSlider
+    iterations : ipywidgets.SelectionSlider
+        Steps through :data:`ITERATION_STEPS`.
     neighborhood : ipywidgets.Dropdown
         MiniSom's neighbourhood function.
     placement : ipywidgets.Dropdown
         'assignment' or 'greedy' (see :func:`place_covers`).
     seed : ipywidgets.BoundedIntText
-    mosaic : ipywidgets.Image
-        The arranged covers, as a JPEG ``display_width`` pixels wide.
-    umatrix : ipywidgets.Image
-        The U-matrix (``som.distance_map()``) as a PNG with a colour bar.
+    mosaic, umatrix : ipywidgets.HTML
+        The arranged covers (JPEG) and the U-matrix (PNG), each an ``<img>``
+        with alt text. The bytes are in ``mosaic_jpeg`` and ``umatrix_png``.
     metrics : ipywidgets.HTML
-        QE, TE, DPQ16 and, for the bundled posters, same-genre neighbours.
+        QE, TE, DPQ16 and, for the bundled posters, same-genre neighbours,
+        each with what it says in words.
+    skipped : ipywidgets.HTML
+        The files of the folder that were not loaded, with reasons (folded).
     status : ipywidgets.HTML
-        One line: what was shown, or why nothing new was shown.
+        One line: what is shown, or why the picture does not match the controls.
     message : str
         The text of that line, for use from code.
+    picture : ipywidgets.HBox
+        The mosaic, the U-matrix and the quality figures together.
+    stale : bool
+        True while the picture does not match the controls; the picture is
+        then dimmed (CSS class ``som-stale`` on ``picture`` and on the
+        pictures of every :meth:`panel`).
+    shown : dict or None
+        The settings of the picture shown, as :meth:`settings` gives them.
     progress : ipywidgets.IntProgress
         Visible only while a training run takes longer than ``progress_delay``.
-    covers : CoverSet or None
-        The loaded covers; None until a folder loaded.
-    features : CoverFeatures or None
-        Their features, made once per folder.
-    arrangement : Arrangement or None
-        The arrangement shown now (the last good one).
+    covers, features, arrangement
+        The loaded covers, their features (made once per folder), and the
+        arrangement shown now; None until a first success.
     generation : int
-        Number of the newest update started; older results are discarded.
+        Number of the newest update requested; older results are discarded.
     seconds : float or None
-        How long the last successful update took, from start to new picture.
+        How long the last successful update took, from request to new picture.
     """
 
-    def __init__(self, covers=BUNDLED_COVERS, *, display_width=600, progress_delay=0.5):
+    def __init__(self, covers=BUNDLED_COVERS, *, display_width=480, display_height=560,
+                 progress_delay=0.5, background=None):
         import ipywidgets as w
 
-        self.display_width = int(display_width)
+        if background is None:  # in a kernel, train in a thread; in plain Python, wait
+            try:
+                from IPython import get_ipython
+                background = hasattr(get_ipython(), "kernel")
+            except ImportError:
+                background = False
+        self.background = bool(background)
+        self.display_width, self.display_height = int(display_width), int(display_height)
         self.progress_delay = float(progress_delay)
         self.covers = self.features = self.arrangement = None
+        self.shown = None  # the settings of the picture shown (as settings() gives them)
+        self.mosaic_jpeg = self.umatrix_png = b""
         self.generation = 0
         self.seconds = None
         self.message = ""
+        self.stale = False
+        self.base_preset = "default"
+        self._notes = []  # what the last load changed or skipped, for the status line
+        self._loaded_folder = None  # the folder box text of the covers loaded now
+        self._wanted_sigma = PRESETS["default"]["sigma"]  # sigma before fitting a tiny grid
         self._holding = 0
+        self._lock = threading.Lock()
+        self._compute_lock = threading.Lock()
+        self._pending = None  # (generation, covers, features, settings, started)
+        self._worker = None
         self._thumbs = (None, None)  # (cell size, resized covers)
-        self._umatrix_plot = None  # the U-matrix figure of the current grid size
         self._feature_cache = {}
 
-        # Controls, the U-matrix and the figures in a 360 px column on the
-        # left, the mosaic on the right: move a slider, see the grid change.
-        # On a narrow screen the mosaic wraps below.
-        column = "360px"
-        wide = dict(description_width="8.5em")
+        # Controls in a narrow column on the left, the status line and the
+        # picture on the right, the U-matrix and the figures beside the mosaic
+        # (below it when the window is narrow). The mosaic's height follows
+        # the window's, so the control being moved and the picture stay in
+        # view together, even on a 1366x768 laptop with the file browser open.
+        wide = dict(description_width="8.6em")
         full = dict(style=wide, layout=w.Layout(width="100%"))
         slider = dict(continuous_update=False, **full)
         defaults = PRESETS["default"]
+        steps = sorted(set(ITERATION_STEPS) | {p["iterations"] for p in PRESETS.values()})
         self.folder = w.Text(value=_short_path(covers), placeholder="folder of covers",
+                             continuous_update=False, tooltip="folder of covers: Enter loads it",
                              layout=w.Layout(flex="1 1 auto", width="auto"))
-        self.load_button = w.Button(description="load", icon="folder-open",
-                                    tooltip="load the covers of this folder",
-                                    layout=w.Layout(width="6em"))
-        self.preset = w.Dropdown(options=list(PRESETS), value="default", description="preset",
-                                 tooltip="'original' is the 2019 post's settings", **full)
+        self.load_button = w.Button(description="load", tooltip="load the covers of this folder",
+                                    layout=w.Layout(width="4.5em"))
+        self.preset = w.Dropdown(options=[*PRESETS, CUSTOM], value="default",
+                                 description="preset", style=wide,
+                                 layout=w.Layout(flex="1 1 auto", width="auto"))
+        self.reset_button = w.Button(description="reset", layout=w.Layout(width="4.5em"),
+                                     tooltip="back to the start: preset default, the smallest "
+                                             "grid, assignment, seed 42")
         self.neighborhood = w.Dropdown(options=NEIGHBORHOODS, description="neighbourhood",
                                        value=defaults["neighborhood_function"], **full)
         self.placement = w.Dropdown(options=PLACEMENTS, value="assignment",
                                     description="placement", **full)
-        self.seed = w.BoundedIntText(value=42, min=0, max=2**31 - 1, description="seed", **full)
+        self.seed = w.BoundedIntText(value=START_SEED, min=0, max=2**31 - 1,
+                                     description="seed", **full)
         self.rows = w.IntSlider(value=10, min=1, max=20, description="rows", **slider)
         self.cols = w.IntSlider(value=10, min=1, max=20, description="columns", **slider)
         self.sigma = w.FloatSlider(value=defaults["sigma"], min=0.5, max=10.0, step=0.5,
                                    description="sigma", readout_format=".1f", **slider)
-        self.iterations = w.IntSlider(value=defaults["iterations"], min=100, max=50000, step=100,
-                                      description="iterations", **slider)
+        self.iterations = w.SelectionSlider(options=[(f"{n:,}", n) for n in steps],
+                                            value=defaults["iterations"],
+                                            description="iterations", **slider)
         self.learning_rate = w.FloatSlider(value=defaults["learning_rate"], min=0.01, max=2.0,
                                            step=0.01, description="learning rate", **slider)
         self.progress = w.IntProgress(value=0, min=0, max=1, description="training",
                                       style=dict(description_width="5em"),
-                                      layout=w.Layout(visibility="hidden", width="20em"))
-        self.status = w.HTML(layout=w.Layout(min_height="1.6em", flex="1 1 auto"))
+                                      layout=w.Layout(visibility="hidden", width="16em"))
+        self.status = w.HTML(layout=w.Layout(min_height="2.8em", flex="1 1 auto"))
         self.metrics = w.HTML(layout=w.Layout(width="100%"))
-        self.mosaic = w.Image(format="jpeg")
-        self.umatrix = w.Image(format="png", layout=w.Layout(width="100%"))
-        for name in ("folder", "load_button", "preset", "neighborhood", "placement", "seed",
-                     "rows", "cols", "sigma", "iterations", "learning_rate", "progress",
-                     "status", "metrics", "mosaic", "umatrix"):  # stable hooks for tests
+        self.skipped = w.HTML(layout=w.Layout(width="100%"))
+        self.mosaic = w.HTML(layout=w.Layout(flex="0 1 auto", min_width="120px",
+                                             margin="0 10px 0 0"))
+        self.umatrix = w.HTML(layout=w.Layout(width="100%"))
+        self.head = w.HTML(_HEAD, layout=w.Layout(height="0px", overflow="hidden",
+                                                  margin="0"))
+        for name in ("folder", "load_button", "reset_button", "preset", "neighborhood",
+                     "placement", "seed", "rows", "cols", "sigma", "iterations",
+                     "learning_rate", "progress", "status", "metrics", "skipped", "mosaic",
+                     "umatrix"):  # stable hooks for tests and styles
             getattr(self, name).add_class("som-explorer-" + name.replace("_", "-"))
 
         controls = w.VBox(
-            [w.HBox([self.folder, self.load_button]), self.preset, self.neighborhood,
-             self.placement, self.seed, self.rows, self.cols, self.sigma, self.iterations,
-             self.learning_rate, self.metrics, self.umatrix],
-            layout=w.Layout(width=column, min_width=column, margin="0 16px 0 0",
+            [w.HBox([self.folder, self.load_button]), w.HBox([self.preset, self.reset_button]),
+             self.neighborhood, self.placement, self.seed, self.rows, self.cols, self.sigma,
+             self.iterations, self.learning_rate, self.skipped],
+            layout=w.Layout(width="300px", min_width="300px", margin="0 12px 0 0",
                             overflow="visible"))  # no clipped dropdown edges
-        self.widget = w.VBox([
-            w.HBox([self.status, self.progress], layout=w.Layout(width="100%")),
-            w.HBox([controls, self.mosaic],
-                   layout=w.Layout(flex_flow="row wrap", align_items="flex-start")),
-        ])
+        side = w.VBox([self.umatrix, self.metrics],
+                      layout=w.Layout(width="250px", min_width="220px"))
+        self.picture = w.HBox([self.mosaic, side],
+                              layout=w.Layout(flex_flow="row wrap", align_items="flex-start"))
+        self.picture.add_class("som-explorer-picture")
+        self._pictures = [self.picture]  # every view of the picture, dimmed together
+        right = w.VBox([w.HBox([self.status, self.progress]), self.picture],
+                       layout=w.Layout(flex="1 1 0", min_width="0"))
+        self.widget = w.VBox([self.head, w.HBox([controls, right],
+                                                layout=w.Layout(align_items="flex-start"))])
         self.widget.add_class("som-explorer")
 
         self.load_button.on_click(lambda _button: self.load())
+        self.reset_button.on_click(lambda _button: self.reset())
+        self.folder.observe(self._on_folder, names="value")  # Enter (or leaving the box)
         self.preset.observe(self._on_preset, names="value")
-        for control in (self.neighborhood, self.placement, self.seed, self.rows, self.cols,
-                        self.sigma, self.iterations, self.learning_rate):
+        for control in (self.sigma, self.iterations, self.learning_rate, self.neighborhood):
+            control.observe(self._on_preset_control, names="value")
+        for control in (self.placement, self.seed, self.rows, self.cols):
             control.observe(self._on_change, names="value")
-        self.load()
+        self.load(wait=True)
 
     # -- showing in a notebook ---------------------------------------------
 
-    def _repr_mimebundle_(self, **kwargs):
-        bundle = self.widget._repr_mimebundle_(**kwargs)
-        if isinstance(bundle, tuple):  # (data, metadata)
-            bundle = bundle[0]
-        bundle = dict(bundle)
-        n = len(self.covers.names) if self.covers is not None else 0
-        folder = Path(self.folder.value).expanduser()
-        where = ("the bundled posters" if folder.resolve() == BUNDLED_COVERS.resolve()
-                 else f"'{folder}'")
-        bundle["text/plain"] = (f"SOM explorer: {n} covers from {where} "
-                                "(run the notebook in JupyterLab to use the sliders)")
-        return bundle
+    def _ipython_display_(self):
+        """The live widget, then a static picture that only widget-less views show.
+
+        JupyterLab and Voila draw the widget, whose style block hides the
+        static picture. A static render (``jupyter nbconvert --to html``,
+        GitHub, nbviewer) has no widget, so it shows the last mosaic with its
+        settings instead of an empty cell.
+        """
+        from IPython.display import display
+        display(self.widget)
+        display({"text/html": self.static_html(), "text/plain": self._text()}, raw=True)
+
+    def panel(self, *names, picture=True):
+        """A second view of some controls with the status line and the picture.
+
+        The tour of notebook 05 puts one under each stop, so the control a
+        stop talks about sits next to its text. The views share their
+        values with the explorer: moving a slider here moves it there.
+
+        Parameters
+        ----------
+        *names : str
+            Attribute names of controls, for example ``"sigma"``.
+        picture : bool
+            Show the mosaic (smaller) and the quality figures too.
+
+        Returns
+        -------
+        Panel
+            End a cell with it to show it.
+        """
+        import ipywidgets as w
+
+        unknown = [name for name in names if not isinstance(getattr(self, name, None), w.Widget)]
+        if unknown:
+            raise ValueError(f"unknown control(s) {unknown}")
+        controls = w.VBox([getattr(self, name) for name in names],
+                          layout=w.Layout(width="300px", min_width="300px", margin="0 12px 0 0"))
+        parts = [controls]
+        if picture:
+            shown = w.HBox([self.mosaic, self.metrics],
+                           layout=w.Layout(flex_flow="row wrap", align_items="flex-start"))
+            shown.add_class("som-explorer-picture")
+            if self.stale:
+                shown.add_class("som-stale")
+            self._pictures.append(shown)
+            parts.append(w.VBox([self.status, shown], layout=w.Layout(flex="1 1 0", min_width="0")))
+        else:
+            parts.append(self.status)
+        box = w.VBox([self.head, w.HBox(parts, layout=w.Layout(align_items="flex-start"))])
+        box.add_class("som-explorer")
+        box.add_class("som-explorer-panel")
+        return Panel(box, names)
+
+    def _text(self):
+        return f"SOM explorer: {self.message} (run the notebook to use the sliders)"
+
+    def static_html(self):
+        """The last mosaic and its settings as HTML, for views without widgets.
+
+        Returns
+        -------
+        str
+        """
+        if not self.mosaic_jpeg:
+            return f'<div class="som-explorer-static"><p>{html.escape(self._text())}</p></div>'
+        return ('<div class="som-explorer-static"><p><b>The explorer, as a picture.</b> '
+                'This view cannot run widgets: open the notebook in JupyterLab (or Voilà) '
+                'and run it to move the sliders.</p><figure style="margin:0">'
+                f'{_img(self.mosaic_jpeg, "jpeg", self._mosaic_alt())}'
+                f'<figcaption>{html.escape(self._caption())}</figcaption></figure></div>')
+
+    def _caption(self):
+        """What the last picture shows, without the run time (it varies from run to run)."""
+        if self.arrangement is None:
+            return self.message
+        return _describe(self.shown, len(self.arrangement.covers.names))
 
     # -- loading -----------------------------------------------------------
 
-    def load(self, folder=None):
+    def load(self, folder=None, *, wait=None):
         """Load a cover folder, make its features and show a first map.
 
         Parameters
         ----------
         folder : str or Path, optional
             By default the path in the ``folder`` box.
+        wait : bool, optional
+            Wait for the first map (default: when not training in the background).
 
         Returns
         -------
         bool
-            True if the folder was loaded (and an update was run). On an
-            error the message goes to the status area and the previous
-            covers and picture stay. If the first map of the new covers
-            cannot be made, the pictures are cleared rather than left
-            showing the previous folder.
+            True if the folder was loaded. On an error the status line says
+            why, the folder box goes back to the folder shown, and the
+            previous covers and picture stay (dimmed).
         """
         if folder is not None:
             with self._hold():
                 self.folder.value = str(folder)
-        path = Path(self.folder.value.strip()).expanduser()
+        text = self.folder.value.strip()
+        path = Path(text).expanduser()
         generation = self._begin()  # a new folder supersedes any older update
         self._say(f"loading covers from {path} ...")
         try:
@@ -205,22 +373,34 @@ class Explorer:
             features = self._features_for(covers)
         except Exception as error:  # any failure is one line of text, never a traceback
             if generation == self.generation:
-                self._say(f"could not load '{path}': {_one_line(error)}", "error")
+                back = ""
+                if self._loaded_folder is not None:
+                    with self._hold():
+                        self.folder.value = self._loaded_folder
+                    back = f"; the box shows '{self._loaded_folder}' again"
+                self._refuse(f"could not load '{path}': {_one_line(error)}{back}")
             return False
         self.covers, self.features, self._thumbs = covers, features, (None, None)
-        rows, cols = grid_shape_for(len(covers.names))
+        self._loaded_folder = text
+        self._notes = []
+        n, skipped = len(covers.names), covers.skipped
+        if skipped:
+            self._notes.append(f"{n} loaded, {len(skipped)} skipped (list on the left)")
+        self.skipped.value = _skipped_html(skipped)
+        rows, cols = grid_shape_for(n)
         with self._hold():
             for slider, fit in ((self.rows, rows), (self.cols, cols)):
                 slider.max = max(20, 2 * fit)
                 slider.value = fit
-            # MiniSom warns about a sigma wider than the grid (a few covers
-            # on a tiny grid): start such a folder with one that fits.
-            widest = np.floor(2 * np.hypot(rows, cols)) / 2
-            self.sigma.value = min(self.sigma.value, widest)
-        if not self.update():
-            self.arrangement = None
-            self.mosaic.value = self.umatrix.value = b""
-            self.metrics.value = ""
+            # MiniSom warns about a sigma wider than the grid's diagonal (a
+            # few covers on a tiny grid): start such a folder with one that fits.
+            fitted = min(self._wanted_sigma, sigma_limit(rows, cols))
+            if fitted != self.sigma.value:
+                if fitted < self._wanted_sigma:
+                    self._notes.append(f"sigma lowered to {fitted:.1f} to fit a "
+                                       f"{rows}x{cols} grid")
+                self.sigma.value = fitted
+        self._request(wait=wait)
         return True
 
     def _features_for(self, covers):
@@ -237,17 +417,93 @@ class Explorer:
 
     def _on_change(self, _change):
         if not self._holding:
-            self.update()
+            self._request()
+
+    def _on_folder(self, _change):
+        if not self._holding:
+            self.load()
+
+    def _on_preset_control(self, change):
+        """A slider the preset sets: the preset becomes 'custom', then update."""
+        if self._holding:
+            return
+        if change["owner"] is self.sigma:
+            self._wanted_sigma = float(change["new"])
+        if self.preset.value != CUSTOM and self._differs_from_preset():
+            with self._hold():
+                self.preset.value = CUSTOM
+        self._request()
+
+    def _differs_from_preset(self):
+        values = PRESETS[self.base_preset]
+        return (self.sigma.value, self.learning_rate.value, self.iterations.value,
+                self.neighborhood.value) != (values["sigma"], values["learning_rate"],
+                                             values["iterations"], values["neighborhood_function"])
 
     def _on_preset(self, change):
         """Set the sliders to the chosen preset's values, then update once."""
-        values = PRESETS[change["new"]]
+        if self._holding or change["new"] == CUSTOM:
+            return  # 'custom' keeps the sliders as they are
+        self._apply_preset(change["new"])
+        self._request()
+
+    def _apply_preset(self, name):
+        values = PRESETS[name]
+        self.base_preset = name
+        rows, cols = self.rows.value, self.cols.value
+        self._wanted_sigma = values["sigma"]
+        self._notes = [note for note in self._notes if not note.startswith("sigma lowered")]
         with self._hold():
-            self.sigma.value = values["sigma"]
+            self.preset.value = name
+            self.sigma.value = min(values["sigma"], sigma_limit(rows, cols))
+            if self.sigma.value < values["sigma"]:
+                self._notes.append(f"sigma lowered to {self.sigma.value:.1f} to fit a "
+                                   f"{rows}x{cols} grid")
             self.learning_rate.value = values["learning_rate"]
             self.iterations.value = values["iterations"]
             self.neighborhood.value = values["neighborhood_function"]
-        self.update()
+
+    def reset(self, *, wait=None):
+        """Back to the start: preset 'default', the smallest grid, assignment, seed 42."""
+        if self.covers is None:
+            return self.load(wait=wait)
+        with self._hold():
+            self.rows.value, self.cols.value = grid_shape_for(len(self.covers.names))
+            self.placement.value = "assignment"
+            self.seed.value = START_SEED
+            self._apply_preset("default")
+        return self._request(wait=wait)
+
+    def set(self, **values):
+        """Change several controls at once, train once and wait for the result.
+
+        Parameters
+        ----------
+        **values
+            Control names and values, for example ``set(preset="original",
+            sigma=2.0)``. A preset is applied first, then the other values.
+
+        Returns
+        -------
+        bool
+            True if the new picture is shown; False if the settings were
+            refused (``message`` says why, the picture stays, dimmed).
+        """
+        preset = values.pop("preset", None)
+        unknown = set(values) - {"rows", "cols", "sigma", "learning_rate", "iterations",
+                                 "neighborhood", "placement", "seed"}
+        if unknown:
+            raise ValueError(f"unknown control(s) {sorted(unknown)}")
+        with self._hold():
+            if preset is not None and preset != CUSTOM:
+                self._apply_preset(preset)
+            for name, value in values.items():
+                getattr(self, name).value = value
+            if "sigma" in values:
+                self._wanted_sigma = float(values["sigma"])
+            if self._differs_from_preset():
+                self.preset.value = CUSTOM
+        return self._request(wait=True)
 
     @contextlib.contextmanager
     def _hold(self):
@@ -265,58 +521,127 @@ class Explorer:
         -------
         dict
         """
-        return dict(rows=self.rows.value, cols=self.cols.value, preset=self.preset.value,
+        return dict(rows=self.rows.value, cols=self.cols.value, preset=self.base_preset,
                     placement=self.placement.value, seed=self.seed.value,
                     sigma=float(self.sigma.value), learning_rate=float(self.learning_rate.value),
                     iterations=int(self.iterations.value),
                     neighborhood_function=self.neighborhood.value)
 
-    # -- one update: begin, compute, show ------------------------------------
+    # -- one update: request, compute (maybe in a thread), show ---------------
 
     def update(self):
-        """Re-train with the current settings and show the result.
+        """Re-train with the current settings and show the result (waits for it).
 
         Returns
         -------
         bool
             True if a new picture is shown; False if the settings were
-            refused (the message is in ``status``, the old picture stays) or
-            a newer update started meanwhile.
+            refused (the message is in ``status``, the old picture stays,
+            dimmed) or a newer update started meanwhile.
         """
-        if self.covers is None:
-            self._say("no covers loaded yet: choose a folder and press 'load'", "error")
-            return False
-        started = time.perf_counter()
-        generation = self._begin()
-        try:
-            result = self._compute(self.settings(), generation, started)
-        except Exception as error:  # a refused setting: one line, keep the picture
-            if generation == self.generation:
-                self._say(_one_line(error), "error")
-            return False
-        finally:
-            self._hide_progress(generation)
-        return self._show(generation, result, started)
+        return self._request(wait=True)
+
+    def wait(self, timeout=60.0):
+        """Wait until no training runs or waits; returns :attr:`arrangement`."""
+        deadline = time.monotonic() + timeout
+        while True:
+            with self._lock:
+                worker = self._worker
+            if worker is None or time.monotonic() > deadline:
+                return self.arrangement
+            worker.join(0.05)
 
     def _begin(self):
         """Start an update: returns its generation number, the newest."""
         self.generation += 1
         return self.generation
 
-    def _compute(self, settings, generation, started):
+    def _request(self, wait=None):
+        """Ask for a map with the current settings; the newest request wins."""
+        if self.covers is None:
+            self._refuse("no covers loaded yet: type a folder and press Enter or 'load'")
+            return False
+        started = time.perf_counter()
+        generation = self._begin()
+        settings = self.settings()
+        refusal = self._check(settings)
+        if refusal:
+            self._refuse(refusal)
+            return False
+        job = (generation, self.covers, self.features, settings, started)
+        if not self.background:
+            return self._run(job)
+        if self.arrangement is not None:
+            self._set_stale(True)
+        self._say(f"training {_describe(settings, len(self.covers.names), short=True)} ..."
+                  + self._still_showing(", "))
+        with self._lock:
+            self._pending = job  # replaces (drops) any older request still waiting
+            if self._worker is None:
+                self._worker = threading.Thread(target=self._work, daemon=True,
+                                                name="som-explorer")
+                self._worker.start()
+        if wait or wait is None and not self.background:
+            self.wait()
+            return self.arrangement is not None and self.generation == generation \
+                and not self.stale
+        return True
+
+    def _work(self):
+        """The background thread: run the newest request until none is left."""
+        while True:
+            with self._lock:
+                job, self._pending = self._pending, None
+                if job is None:
+                    self._worker = None
+                    return
+            self._run(job)
+
+    def _run(self, job):
+        generation, covers, features, settings, started = job
+        try:
+            with self._compute_lock:
+                result = self._compute(covers, features, settings, generation, started)
+        except _Superseded:
+            return False
+        except Exception as error:  # a refused setting: one line, keep the picture
+            if generation == self.generation:
+                self._refuse(_one_line(error))
+            return False
+        finally:
+            self._hide_progress(generation)
+        return self._show(generation, result, started, settings)
+
+    def _check(self, settings):
+        """Why these settings cannot work (with the limit), or '' if they can."""
+        rows, cols, sigma = settings["rows"], settings["cols"], settings["sigma"]
+        n = len(self.covers.names)
+        if rows * cols < n:
+            fit_rows, fit_cols = grid_shape_for(n)
+            return (f"{n} covers do not fit on {rows}x{cols} ({rows * cols} cells; "
+                    f"the grid needs at least {n} cells, for example {fit_rows}x{fit_cols})")
+        limit = sigma_limit(rows, cols)
+        if sigma > limit:
+            return (f"sigma {sigma:.1f} is wider than a {rows}x{cols} grid: at most {limit:.1f} "
+                    f"(MiniSom's limit, the grid's diagonal {math.hypot(rows, cols):.2f})")
+        neighbourhood = settings["neighborhood_function"]
+        if neighbourhood in ("triangle", "bubble") and sigma != int(sigma):
+            return (f"MiniSom's {neighbourhood} needs a whole-number sigma: "
+                    f"{math.floor(sigma):.0f} or {math.ceil(sigma):.0f}, not {sigma:.1f}")
+        return ""
+
+    def _compute(self, covers, features, settings, generation, started):
         """Train, place, measure and draw; returns what :meth:`_show` needs.
 
         Invalid settings and a diverging training raise a ValueError (from
         :func:`arrange_covers`). Warnings are turned into one too, so the
-        settings are refused and the last good picture stays: MiniSom's
-        warnings are advice, for example sigma not a whole number with
-        triangle or bubble.
+        settings are refused and the last good picture stays.
         """
         settings = dict(settings)
         rows, cols = settings.pop("rows"), settings.pop("cols")
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            arrangement = arrange_covers(self.covers, rows, cols, features=self.features,
+            arrangement = arrange_covers(covers, rows, cols, features=features,
                                          progress=self._reporter(generation, started),
                                          **settings)
         if caught:
@@ -325,10 +650,10 @@ class Explorer:
                       else first.category.__name__)
             text = _one_line(first.message).removeprefix("Warning: ").rstrip(".")
             text = text.replace("bubbleare", "bubble are")  # a typo in MiniSom's message
-            raise ValueError(f"{source} warns: {text}; picture not updated")
+            raise ValueError(f"{source} warns: {text}")
         return arrangement, self._mosaic_jpeg(arrangement), self._umatrix_png(arrangement)
 
-    def _show(self, generation, result, started=None):
+    def _show(self, generation, result, started=None, settings=None):
         """Show a computed result, unless a newer update has started.
 
         Returns
@@ -341,14 +666,19 @@ class Explorer:
             return False
         arrangement, mosaic_jpeg, umatrix_png = result
         self.arrangement = arrangement
-        self.mosaic.value = mosaic_jpeg
-        self.umatrix.value = umatrix_png
+        self.shown = settings or dict(self.settings(), rows=arrangement.rows,
+                                      cols=arrangement.cols, sigma=arrangement.settings["sigma"])
+        self.mosaic_jpeg, self.umatrix_png = mosaic_jpeg, umatrix_png
+        self.mosaic.value = _img(mosaic_jpeg, "jpeg", self._mosaic_alt())
+        self.umatrix.value = _img(umatrix_png, "png", _umatrix_alt(arrangement))
         self.metrics.value = _metrics_html(arrangement.quality)
         if started is not None:
             self.seconds = time.perf_counter() - started
         took = f" in {self.seconds:.2f} s" if started is not None else ""
-        self._say(f"{len(arrangement.covers.names)} covers on a "
-                  f"{arrangement.rows}x{arrangement.cols} grid, trained{took}")
+        notes = "".join(f"; {note}" for note in self._notes)
+        self._set_stale(False)
+        self._say(f"{_describe(self.shown, len(arrangement.covers.names))}: "
+                  f"trained{took}{notes}")
         return True
 
     # -- drawing -------------------------------------------------------------
@@ -356,50 +686,65 @@ class Explorer:
     def _mosaic_jpeg(self, arrangement):
         """The mosaic at screen size, as JPEG bytes.
 
-        The covers are shrunk once per cell size and then pasted. JPEG, not
-        PNG: the covers are photos, and a 600 px mosaic is then about ten
-        times smaller and quicker to encode and send.
+        The cells are as large as fits in ``display_width`` x
+        ``display_height`` (the page shrinks it further to the window). The
+        covers are shrunk once per cell size and then pasted. JPEG, not
+        PNG: the covers are photos, and the mosaic is then about ten times
+        smaller and quicker to encode and send.
         """
         border = 2
         images = arrangement.covers.images
         height, width = images.shape[1:3]
-        cell_w = max(8, (self.display_width + border) // arrangement.cols - border)
+        rows, cols = arrangement.rows, arrangement.cols
+        cell_w = (self.display_width + border) / cols - border
+        cell_w = min(cell_w, ((self.display_height + border) / rows - border) * width / height)
+        cell_w = max(8, int(cell_w))
         cell_h = max(8, round(cell_w * height / width))
         if self._thumbs[0] != (cell_w, cell_h):
             small = np.stack([np.asarray(Image.fromarray(image).resize(
                 (cell_w, cell_h), Image.Resampling.LANCZOS)) for image in images])
             self._thumbs = ((cell_w, cell_h), small)
         mosaic = make_mosaic(self._thumbs[1], arrangement.placement.positions,
-                             arrangement.rows, arrangement.cols, border=border)
+                             rows, cols, border=border)
         buffer = io.BytesIO()
         Image.fromarray(mosaic).save(buffer, format="JPEG", quality=90)
         return buffer.getvalue()
+
+    def _mosaic_alt(self):
+        arrangement = self.arrangement
+        if arrangement is None:
+            return "no mosaic yet"
+        return (f"Mosaic of {len(arrangement.covers.names)} covers arranged by the map on a "
+                f"{arrangement.rows}x{arrangement.cols} grid ({_describe(self.shown)}); "
+                f"DPQ16 {arrangement.quality['dpq16']:.3f}.")
 
     def _umatrix_png(self, arrangement):
         """The U-matrix (``som.distance_map()``) as a PNG with title and colour bar."""
         with np.errstate(divide="ignore", invalid="ignore"):  # all weights equal: 0 / 0
             distances = arrangement.trained.som.distance_map(scaling="mean")  # largest is 1
         distances = np.nan_to_num(distances)
-        if self._umatrix_plot is None or self._umatrix_plot.shape != distances.shape:
-            self._umatrix_plot = _UMatrixPlot(*distances.shape)
-        return self._umatrix_plot.png(distances)
+        with _PLOTS_LOCK:  # one figure per grid size, shared by all explorers
+            if distances.shape not in _PLOTS:
+                if len(_PLOTS) >= 8:
+                    _PLOTS.pop(next(iter(_PLOTS)))
+                _PLOTS[distances.shape] = _UMatrixPlot(*distances.shape)
+            return _PLOTS[distances.shape].png(distances)
 
-    # -- progress and messages -------------------------------------------------
+    # -- progress, state and messages -------------------------------------------
 
     def _reporter(self, generation, started):
-        """A ``progress(done, total)`` callable that shows the bar after a delay."""
+        """A ``progress(done, total)`` callable: shows the bar after a delay,
+        and stops a run that a newer setting has replaced."""
         bar = self.progress
 
         def report(done, total):
             if generation != self.generation:
-                return
+                raise _Superseded
             if bar.layout.visibility != "visible":
                 if time.perf_counter() - started < self.progress_delay or done >= total:
                     return
                 bar.max = total
                 bar.layout.visibility = "visible"
-                self._say(f"training {total} iterations on a {self.rows.value}x"
-                          f"{self.cols.value} grid ...")
             bar.value = done
         return report
 
@@ -408,12 +753,103 @@ class Explorer:
             self.progress.layout.visibility = "hidden"
             self.progress.value = 0
 
+    def _still_showing(self, joiner=": "):
+        if self.arrangement is None:
+            return ""
+        return f"{joiner}still showing {self._shown_text()}"
+
+    def _shown_text(self):
+        return _describe(self.shown, len(self.arrangement.covers.names), short=True)
+
+    def _refuse(self, reason):
+        """The settings (or folder) cannot be shown: say why, dim the old picture."""
+        if self.arrangement is None:
+            self._say(reason, "error")
+            return
+        self._set_stale(True)
+        self._say(f"still showing {self._shown_text()}: {reason}", "error")
+
+    def _set_stale(self, stale):
+        self.stale = bool(stale)
+        for picture in self._pictures:
+            if self.stale:
+                picture.add_class("som-stale")
+            else:
+                picture.remove_class("som-stale")
+
     def _say(self, text, kind="info"):
         """Put one line in the status area; kind is 'info' or 'error'."""
-        colour = {"info": "#444", "error": "#b00020"}[kind]
+        colour = {"info": "#333", "error": "#b00020"}[kind]
         mark = "&#9888; " if kind == "error" else ""
         self.message = text
-        self.status.value = f'<span style="color:{colour}">{mark}{html.escape(text)}</span>'
+        self.status.value = (f'<div role="status" aria-live="polite" style="color:{colour}">'
+                             f'{mark}{html.escape(text)}</div>')
+
+
+class Panel:
+    """Some of the explorer's controls, shown again (see :meth:`Explorer.panel`)."""
+
+    def __init__(self, widget, names):
+        self.widget, self.names = widget, names
+
+    def _ipython_display_(self):
+        from IPython.display import display
+        display(self.widget)
+        text = ("Here the live notebook shows the explorer's " + ", ".join(self.names)
+                + " control(s) with the status line and the mosaic.")
+        display({"text/html": f'<p class="som-explorer-static"><i>{html.escape(text)}</i></p>',
+                 "text/plain": text}, raw=True)
+
+
+def sigma_limit(rows, cols):
+    """The largest sigma the explorer accepts on a rows x cols grid.
+
+    MiniSom warns when sigma exceeds the grid's diagonal, sqrt(rows² + cols²);
+    the sigma slider moves in steps of 0.5, so this is the diagonal rounded
+    down to a multiple of 0.5.
+
+    Examples
+    --------
+    >>> sigma_limit(2, 2)
+    2.5
+    """
+    return math.floor(2 * math.hypot(rows, cols)) / 2
+
+
+def _describe(settings, n_covers=None, short=False):
+    """'100 covers on 10x10, sigma 4, seed 42' (short), or that and the other settings."""
+    text = f"{settings['rows']}x{settings['cols']}, sigma {settings['sigma']:g}, seed {settings['seed']}"
+    if n_covers is not None:
+        text = f"{n_covers} covers on {text}"
+    if short:
+        return text
+    return (f"{text}, {settings['neighborhood_function']}, learning rate "
+            f"{settings['learning_rate']:g}, {settings['iterations']:,} iterations, "
+            f"{settings['placement']} ({settings['preset']} start and decay)")
+
+
+def _img(data, kind, alt):
+    encoded = base64.b64encode(bytes(data)).decode("ascii")
+    return f'<img src="data:image/{kind};base64,{encoded}" alt="{html.escape(alt)}">'
+
+
+def _umatrix_alt(arrangement):
+    distances = np.nan_to_num(arrangement.trained.som.distance_map(scaling="mean"))
+    row, col = np.unravel_index(np.argmax(distances), distances.shape)
+    light = np.mean(distances < 0.5)
+    return (f"U-matrix of the {arrangement.rows}x{arrangement.cols} map: each square is one "
+            f"neuron, dark where its neighbours learned different covers. The darkest square "
+            f"is at row {row}, column {col}; {light:.0%} of the squares are light "
+            f"(below half the largest distance).")
+
+
+def _skipped_html(skipped):
+    if not skipped:
+        return ""
+    items = "".join(f"<li><code>{html.escape(name)}</code>: {html.escape(reason)}</li>"
+                    for name, reason in skipped)
+    return (f"<details><summary>&#9888; {len(skipped)} file(s) skipped: show which and why"
+            f"</summary><ul style='margin:4px 0;padding-left:1.2em'>{items}</ul></details>")
 
 
 def _short_path(path):
@@ -436,23 +872,28 @@ def _one_line(error):
 
 
 def _metrics_html(quality):
-    """The quality figures as a small HTML table: name, value, what it says."""
-    rows = [("QE", f"{quality['quantization_error']:.3f}", "neurons fit the covers: lower is closer",
-             "quantization error: mean distance from a cover to its neuron"),
-            ("TE", f"{quality['topographic_error']:.3f}", "lower: a smoother map",
-             "topographic error: share of covers whose two best neurons are not neighbours"),
-            ("DPQ16", f"{quality['dpq16']:.3f}", "similar covers sit close: 1 is perfect",
-             "Distance Preservation Quality (Barthel et al. 2023), p = 16")]
+    """The quality figures as a small HTML table: name, value, what it says in words."""
+    rows = [("QE", f"{quality['quantization_error']:.1f}",
+             "mean distance from a cover to its neuron: lower means the neurons fit the covers"),
+            ("TE", f"{quality['topographic_error']:.3f}",
+             "share of covers whose two best neurons are not neighbours: lower is smoother"),
+            ("DPQ16", f"{quality['dpq16']:.3f}",
+             "Distance Preservation Quality (Barthel et al. 2023): do similar covers sit "
+             "close? 1 is perfect")]
     if "same_genre" in quality:
         rows.append(("same genre", f"{quality['same_genre']:.0%}",
-                     f"of side-by-side covers (random: {quality['same_genre_random']:.0%})",
-                     "share of side-by-side covers with the same genre (data/covers.csv)"))
+                     f"of side-by-side covers share a genre (random layout: "
+                     f"{quality['same_genre_random']:.0%})"))
     cells = "".join(
-        f'<tr title="{html.escape(tip)}"><td style="padding:0 8px 0 0"><b>{name}</b></td>'
-        f'<td style="padding:0 8px 0 0;text-align:right">{value}</td>'
-        f'<td style="color:#666">{html.escape(note)}</td></tr>'
-        for name, value, note, tip in rows)
-    return f'<table style="line-height:1.5;margin:4px 0">{cells}</table>'
+        f'<tr><td style="padding:2px 6px 2px 0;vertical-align:top"><b>{name}</b></td>'
+        f'<td style="padding:2px 6px 2px 0;text-align:right;vertical-align:top">{value}</td>'
+        f'<td style="color:#444;padding:2px 0">{html.escape(note)}</td></tr>'
+        for name, value, note in rows)
+    return f'<table style="line-height:1.35;margin:4px 0;font-size:14px">{cells}</table>'
+
+
+_PLOTS = {}  # (rows, cols) -> _UMatrixPlot
+_PLOTS_LOCK = threading.Lock()
 
 
 class _UMatrixPlot:
@@ -467,23 +908,28 @@ class _UMatrixPlot:
     def __init__(self, rows, cols):
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
+        from matplotlib.ticker import MaxNLocator
 
         self.shape = (rows, cols)
-        width = 3.6
-        height = min(6.0, max(2.4, width * 0.8 * rows / cols + 0.9))
-        figure = Figure(figsize=(width, height), dpi=100, layout="constrained")
+        width = 2.5  # inches at 100 dpi: the 250 px column beside the mosaic
+        cells = min(3.2, width * 0.85 * rows / cols)  # height of the cells, inches
+        figure = Figure(figsize=(width, cells + 1.45), dpi=100, layout="constrained")
         self.canvas = FigureCanvasAgg(figure)
         self.axes = figure.add_subplot()
         self.image = self.axes.imshow(np.zeros(self.shape), cmap="bone_r", vmin=0, vmax=1,
-                                      interpolation="nearest")
-        self.axes.set_title("U-matrix: light = similar neighbours,\n"
-                            "dark = border between groups", fontsize=9)
-        self.axes.set_xlabel("column", fontsize=8)
-        self.axes.set_ylabel("row", fontsize=8)
-        self.axes.tick_params(labelsize=7)
-        bar = figure.colorbar(self.image, ax=self.axes, shrink=0.9)
-        bar.set_label("distance to neighbouring neurons\n(share of the largest)", fontsize=8)
-        bar.ax.tick_params(labelsize=7)
+                                      interpolation="nearest", aspect="auto")
+        self.axes.set_title("U-matrix", fontsize=11)
+        self.axes.set_xlabel("column", fontsize=10)
+        self.axes.set_ylabel("row", fontsize=10)
+        # Whole rows and columns only, and no more labels than fit (one per 24 px).
+        for axis, inches in ((self.axes.xaxis, width * 0.8), (self.axes.yaxis, cells)):
+            axis.set_major_locator(MaxNLocator(nbins=max(1, int(inches * 100 / 24)),
+                                               integer=True, min_n_ticks=1))
+        self.axes.tick_params(labelsize=10)
+        bar = figure.colorbar(self.image, ax=self.axes, orientation="horizontal",
+                              fraction=0.08, aspect=25, ticks=[0, 0.5, 1])
+        bar.set_label("dark: far from its neighbours", fontsize=10)
+        bar.ax.tick_params(labelsize=9)
         self.image.set_visible(False)
         self.canvas.draw()  # lays everything out once, then keeps the layout
         figure.set_layout_engine("none")
@@ -503,17 +949,22 @@ class _UMatrixPlot:
         return buffer.getvalue()
 
 
-def build_explorer(covers=BUNDLED_COVERS, *, display_width=600, progress_delay=0.5):
+def build_explorer(covers=BUNDLED_COVERS, *, display_width=480, display_height=560,
+                   progress_delay=0.5, background=None):
     """Sliders over the whole pipeline: change a setting, see the new map.
 
     Parameters
     ----------
     covers : str or Path
         Folder of covers to start with (it can be changed in the explorer).
-    display_width : int
-        Width in pixels of the mosaic on screen.
+    display_width, display_height : int
+        Largest size in pixels of the mosaic (the page may shrink it to fit
+        the window).
     progress_delay : float
         Seconds a training run must last before the progress bar appears.
+    background : bool, optional
+        Train in a background thread, so that a newer setting replaces the
+        one training. By default True inside a Jupyter kernel.
 
     Returns
     -------
@@ -523,5 +974,5 @@ def build_explorer(covers=BUNDLED_COVERS, *, display_width=600, progress_delay=0
         A folder that cannot be loaded gives a message in the explorer, not
         an exception.
     """
-    return Explorer(covers, display_width=display_width, progress_delay=progress_delay)
-
+    return Explorer(covers, display_width=display_width, display_height=display_height,
+                    progress_delay=progress_delay, background=background)
