@@ -2,6 +2,8 @@
 
 ``helpers.py`` holds what the notebooks teach. This package holds the rest:
 
+- ``checks``     input checks shared by helpers' sections (validated once, at the boundary)
+- ``figures``    matplotlib display of covers and mosaics (``helpers.show_*``)
 - ``images``     robust decoding of any folder of covers (used by ``helpers.load_covers``)
 - ``files``      safe writing of outputs: complete files or none
 - ``download``   the 2019 post's covers, checked against their SHA-256
