@@ -455,3 +455,120 @@ def check_dpq(my_dpq):
                                    "max(0, (mean - D_k) / mean).")
     return Feedback(True, "your DPQ equals helpers.dpq for p = 16 and p = 1 on a random and an "
                           "ordered arrangement.")
+
+
+# ---------------------------------------------------------------------------
+# Notebook 05 checks (below this line)
+# ---------------------------------------------------------------------------
+
+# Notebook 05: the mean DPQ16 over seeds (exercise 1) and the post's pipeline
+# changed one setting at a time (exercise 2). Each check runs the student's
+# function on 16 small made-up covers of its own on a 4x4 grid with few
+# iterations, so it is quick and does not depend on the folder loaded.
+
+_CASE_SETTINGS = dict(iterations=200)
+_STEPS = [("the post: preset 'original', placement 'greedy'", dict(preset="original", placement="greedy")),
+          ("preset 'original', placement 'assignment'", dict(preset="original")),
+          ("preset 'original', placement 'assignment', neighbourhood 'gaussian'",
+           dict(preset="original", neighborhood_function="gaussian")),
+          ("ours: preset 'default', placement 'assignment'", dict(preset="default"))]
+_WRONG_STEPS = [("preset 'original', placement 'greedy', neighbourhood 'gaussian'",
+                 dict(preset="original", placement="greedy", neighborhood_function="gaussian")),
+                ("preset 'default', placement 'greedy'", dict(preset="default", placement="greedy"))]
+
+
+def _explorer_case():
+    """16 small covers in four colour families, their features, and a 4x4 grid."""
+    import numpy as np
+
+    import helpers
+
+    rng = np.random.default_rng(7)
+    families = rng.integers(0, 256, size=(4, 3))
+    images = families[np.arange(16) % 4][:, None, None, :] + rng.normal(0, 40, size=(16, 8, 8, 3))
+    covers = helpers.CoverSet(np.clip(images, 0, 255).astype(np.uint8),
+                              [f"check_{i:02d}.png" for i in range(16)], [])
+    return covers, helpers.make_features(covers.images), 4, 4
+
+
+def _case_quality(seed, **settings):
+    """The quality figures of helpers.arrange_covers on the check's own covers."""
+    import helpers
+
+    covers, features, rows, cols = _explorer_case()
+    return helpers.arrange_covers(covers, rows, cols, features=features, seed=seed, **settings).quality
+
+
+def check_mean_dpq(mean_dpq):
+    """Check ``mean_dpq(covers, features, rows, cols, seeds, **settings)``: the mean DPQ16 over seeds."""
+    import numpy as np
+
+    covers, features, rows, cols = _explorer_case()
+    seeds, settings = [1, 2, 3], dict(_CASE_SETTINGS, sigma=2.0)
+    result, failed = _attempt(mean_dpq, covers, features, rows, cols, list(seeds), **settings)
+    if failed is not None:
+        return failed
+    value, failed = _float_result(result, "mean_dpq")
+    if failed is not None:
+        return failed
+    quality = [_case_quality(seed, **settings) for seed in seeds]
+    dpq = [q["dpq16"] for q in quality]
+    right = float(np.mean(dpq))
+    if np.isclose(value, right, atol=1e-9):
+        return Feedback(True, f"on the check's 16 covers your mean DPQ16 over seeds 1, 2, 3 is "
+                              f"{right:.3f}, while single seeds give {min(dpq):.3f} to {max(dpq):.3f}.")
+    for seed, one in zip(seeds, dpq):
+        if np.isclose(value, one, atol=1e-9):
+            return Feedback(False, f"that is the DPQ16 of seed {seed} alone: average over every seed in seeds.")
+    if np.isclose(value, sum(dpq), atol=1e-9):
+        return Feedback(False, "you added up the DPQ16 values: divide by the number of seeds (np.mean).")
+    for key, name in (("quantization_error", "the quantization error (QE)"),
+                      ("topographic_error", "the topographic error (TE)")):
+        if np.isclose(value, np.mean([q[key] for q in quality]), atol=1e-9):
+            return Feedback(False, f"that is the mean of {name}, not of DPQ16: take quality['dpq16'].")
+    if np.isclose(value, _case_quality(42, **settings)["dpq16"], atol=1e-9):
+        return Feedback(False, "every seed gave the map of seed 42, arrange_covers' default: "
+                               "pass seed=seed to arrange_covers.")
+    if np.isclose(value, np.mean([_case_quality(seed, **settings)["dpq16"] for seed in (42, 1, 2)]), atol=1e-9):
+        return Feedback(False, "that is the mean over seeds 42, 1 and 2: use the seeds you are given.")
+    return Feedback(False, f"your mean is {value:.4f}, helpers gives {right:.4f} for seeds 1, 2, 3 with "
+                           "sigma 2 and 200 iterations: did you pass rows, cols, features and **settings "
+                           "on to arrange_covers?")
+
+
+def check_dpq_steps(dpq_steps):
+    """Check ``dpq_steps(covers, features, rows, cols, seed, **common)``: four DPQ16, one per step."""
+    import numpy as np
+
+    covers, features, rows, cols = _explorer_case()
+    seed = 1
+    result, failed = _attempt(dpq_steps, covers, features, rows, cols, seed, **_CASE_SETTINGS)
+    if failed is not None:
+        return failed
+    if result is None:
+        return Feedback(False, "dpq_steps returned None: return a list of four DPQ16 values.")
+    try:
+        values = [float(v) for v in result]
+    except (TypeError, ValueError):
+        return Feedback(False, f"dpq_steps returned {type(result).__name__}: return a list of four numbers.")
+    if len(values) != len(_STEPS):
+        return Feedback(False, f"dpq_steps returned {len(values)} values; expected {len(_STEPS)}, "
+                               "one per step: the post, then placement, neighbourhood and preset changed.")
+    labels = dict(_STEPS + _WRONG_STEPS)
+    known = {label: _case_quality(seed, **_CASE_SETTINGS, **changes) for label, changes in labels.items()}
+    for number, ((label, _), value) in enumerate(zip(_STEPS, values), start=1):
+        if np.isclose(value, known[label]["dpq16"], atol=1e-9):
+            continue
+        if np.isclose(value, known[label]["quantization_error"], atol=1e-9):
+            return Feedback(False, f"step {number} is the quantization error (QE), not DPQ16: take quality['dpq16'].")
+        for other, quality in known.items():
+            if np.isclose(value, quality["dpq16"], atol=1e-9):
+                return Feedback(False, f"step {number} should be {label}, but your value is that of "
+                                       f"{other}: change one setting at a time and keep the earlier changes.")
+        if np.isclose(value, _case_quality(42, **_CASE_SETTINGS, **dict(_STEPS)[label])["dpq16"], atol=1e-9):
+            return Feedback(False, f"step {number} is the map of seed 42: pass seed=seed to arrange_covers.")
+        return Feedback(False, f"step {number} ({label}) gives DPQ16 {value:.4f}, helpers gives "
+                               f"{known[label]['dpq16']:.4f} at seed {seed} with 200 iterations: did you "
+                               "pass seed and **common on to arrange_covers?")
+    return Feedback(True, "your four steps match helpers on the check's 16 covers: "
+                          + ", ".join(f"{v:.3f}" for v in values) + ".")

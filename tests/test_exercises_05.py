@@ -1,0 +1,98 @@
+"""The checks of notebook 05 (tutorial_kit/exercises.py): each is tried with a
+right answer (it must accept it), with typical wrong ones (it must refuse them
+and say, in one sentence, what is wrong) and with the unfinished stub."""
+import numpy as np
+import pytest
+
+import helpers
+from tutorial_kit import exercises
+
+
+def _quality(covers, features, rows, cols, seed, **settings):
+    return helpers.arrange_covers(covers, rows, cols, features=features, seed=seed, **settings).quality
+
+
+# ---------------------------------------------------------------------------
+# Exercise 1: the mean DPQ16 over seeds
+# ---------------------------------------------------------------------------
+
+
+def mean_dpq(covers, features, rows, cols, seeds, **settings):
+    """The notebook's solution."""
+    return float(np.mean([_quality(covers, features, rows, cols, seed, **settings)["dpq16"]
+                          for seed in seeds]))
+
+
+def test_mean_dpq_right_answer_is_accepted():
+    feedback = exercises.check_mean_dpq(mean_dpq)
+    assert feedback.ok, feedback.message
+    assert repr(feedback).startswith("Correct: ")
+
+
+@pytest.mark.parametrize("wrong, words", [
+    (lambda c, f, r, k, seeds, **s: mean_dpq(c, f, r, k, seeds[:1], **s), "seed 1 alone"),
+    (lambda c, f, r, k, seeds, **s: float(np.mean([_quality(c, f, r, k, seed, **s)["quantization_error"]
+                                                   for seed in seeds])), "quantization error (QE)"),
+    (lambda c, f, r, k, seeds, **s: len(seeds) * mean_dpq(c, f, r, k, seeds, **s), "added up"),
+    (lambda c, f, r, k, seeds, **s: float(np.mean([_quality(c, f, r, k, 42, **s)["dpq16"]
+                                                   for seed in seeds])), "pass seed=seed"),
+    (lambda c, f, r, k, seeds, **s: mean_dpq(c, f, r, k, (42, 1, 2), **s), "seeds you are given"),
+    (lambda c, f, r, k, seeds, **s: mean_dpq(c, f, r, k, seeds, iterations=200), "**settings"),
+    (lambda c, f, r, k, seeds, **s: [mean_dpq(c, f, r, k, seeds, **s)], "returned list"),
+])
+def test_mean_dpq_mistakes_are_named(wrong, words):
+    feedback = exercises.check_mean_dpq(wrong)
+    assert not feedback.ok
+    assert words in feedback.message, feedback.message
+    assert "\n" not in feedback.message
+
+
+def test_mean_dpq_stub_is_reported_not_raised():
+    def mean_dpq(*args, **kwargs):
+        raise NotImplementedError("Student exercise: the mean DPQ16 over seeds")
+    feedback = exercises.check_mean_dpq(mean_dpq)
+    assert not feedback.ok and "mean_dpq still raises NotImplementedError" in feedback.message
+    assert repr(feedback).startswith("Not yet: ")
+
+
+# ---------------------------------------------------------------------------
+# Exercise 2: from the post's pipeline to ours, one change at a time
+# ---------------------------------------------------------------------------
+
+STEPS = [dict(preset="original", placement="greedy"), dict(preset="original"),
+         dict(preset="original", neighborhood_function="gaussian"), dict(preset="default")]
+
+
+def dpq_steps(covers, features, rows, cols, seed, steps=STEPS, key="dpq16", **common):
+    """The notebook's solution, with switches for the typical mistakes."""
+    return [_quality(covers, features, rows, cols, seed, **step, **common)[key] for step in steps]
+
+
+def test_dpq_steps_right_answer_is_accepted():
+    feedback = exercises.check_dpq_steps(dpq_steps)
+    assert feedback.ok, feedback.message
+
+
+@pytest.mark.parametrize("wrong, words", [
+    # forgot to keep the assignment when changing the neighbourhood
+    (lambda *a, **c: dpq_steps(*a, steps=[STEPS[0], STEPS[1], dict(STEPS[2], placement="greedy"),
+                                          STEPS[3]], **c), "step 3 should be"),
+    # steps in the wrong order
+    (lambda *a, **c: dpq_steps(*a, steps=STEPS[::-1], **c), "step 1 should be"),
+    (lambda *a, **c: dpq_steps(*a, key="quantization_error", **c), "quantization error (QE)"),
+    (lambda c, f, r, k, seed, **common: dpq_steps(c, f, r, k, 42, **common), "seed 42"),
+    (lambda c, f, r, k, seed, **common: dpq_steps(c, f, r, k, seed), "**common"),
+    (lambda *a, **c: dpq_steps(*a, **c)[:3], "returned 3 values"),
+    (lambda *a, **c: None, "returned None"),
+])
+def test_dpq_steps_mistakes_are_named(wrong, words):
+    feedback = exercises.check_dpq_steps(wrong)
+    assert not feedback.ok
+    assert words in feedback.message, feedback.message
+    assert "\n" not in feedback.message
+
+
+def test_dpq_steps_stub_is_reported_not_raised():
+    def dpq_steps(*args, **kwargs):
+        raise NotImplementedError("Student exercise: one change at a time")
+    assert "dpq_steps still raises NotImplementedError" in exercises.check_dpq_steps(dpq_steps).message
