@@ -1,24 +1,12 @@
 """Helpers for the tutorial "Arranging movie covers with a Self-Organizing Map".
 
-The notebooks in ``notebooks/`` call this module, section by section, in the
-order they teach: each section uses only the ones above it.
-
-1. Loading covers      ``load_covers``
-2. Features            ``make_features`` (StandardScaler + exact PCA shortcut)
-3. Training            ``train_som`` (MiniSom), ``PRESETS``, ``decay_schedule``
-4. Placement           ``place_covers`` (the post's greedy fill, or assignment)
-5. Quality             ``dpq``, ``quality_report``
-6. Rendering           ``make_mosaic``, ``show_mosaic``, ``show_covers``
-7. Pipeline            ``arrange_covers`` (folder in, arrangement out)
-
-The plumbing that students never need to open (robust image decoding, safe
-file writing, the download, progress bars, the explorer widget and the
-command line) lives in the package ``tutorial_kit/``.
-
-Functions that compute return data; functions that draw take data.
-Inputs are validated once, at the boundary, with messages a student can act on.
-
-Command line: ``python helpers.py COVERS_DIR [options]`` (see README.md).
+The notebooks call this module section by section, in the order they teach;
+each section uses only the ones above it: 1. loading covers (``load_covers``),
+2. features (``make_features``), 3. training (``train_som``), 4. placement
+(``place_covers``), 5. quality (``dpq``), 6. rendering (``make_mosaic``) and
+7. the pipeline (``arrange_covers``). The plumbing students need not open
+(input checks, figures, image decoding, safe writing, download, the explorer
+and the command line ``python helpers.py COVERS_DIR``) is in ``tutorial_kit/``.
 """
 
 from __future__ import annotations
@@ -29,12 +17,13 @@ from typing import NamedTuple
 
 import numpy as np
 
+from tutorial_kit import checks
 from tutorial_kit import images as _images
-from tutorial_kit.files import save_png  # noqa: F401  (re-exported for the notebooks)
+from tutorial_kit.figures import show_covers, show_mosaic  # noqa: F401  (re-exported)
+from tutorial_kit.files import save_png  # noqa: F401  (re-exported)
 from tutorial_kit.progress import progress_reporter
 
-REPO_DIR = Path(__file__).resolve().parent
-DATA_DIR = REPO_DIR / "data"
+DATA_DIR = Path(__file__).resolve().parent / "data"
 BUNDLED_COVERS = DATA_DIR / "covers"
 
 
@@ -110,97 +99,62 @@ def load_covers(folder, size=None) -> CoverSet:
 # ---------------------------------------------------------------------------
 # 2. Features
 # ---------------------------------------------------------------------------
-# The 2019 post flattens every cover into one long vector of pixel values and
-# standardises each pixel position with scikit-learn's StandardScaler. A cover
-# of 185x278 px has 154,290 numbers, and that is what makes the post slow.
-#
-# N covers, once centred, span at most N-1 directions. Rotating them onto those
-# directions (their principal axes) keeps every pairwise distance, so the SOM
-# learns exactly the same map from N-1 numbers per cover instead of 154,290.
-# We find the axes from the small N x N Gram matrix, never from a D x D
-# covariance (which MiniSom's pca_weights_init would build: ~190 GB here).
+# The 2019 post standardises each pixel of the flattened covers (154,290 numbers
+# at 185x278). N centred covers span at most N-1 directions: on those principal
+# axes every distance stays, so the SOM learns the same map from N-1 numbers. We
+# find the axes from the N x N Gram matrix, never a D x D covariance (190 GB).
 
-_CHUNK_PIXELS = 16384  # columns processed at a time: keeps float copies small
+_CHUNK_PIXELS = 16384  # pixel columns at a time: never a float copy of all the covers
 
+def squared_distances(a, b):
+    """All squared distances between the rows of ``a`` and ``b``, by scipy's ``cdist``."""
+    from scipy.spatial.distance import cdist
+    return cdist(a, b, "sqeuclidean")
 
 class CoverFeatures:
-    """Standardised cover pixels, rotated onto the covers' principal axes.
+    """The covers on their principal axes, as made by :func:`make_features`.
 
-    Do not build this directly: call :func:`make_features`.
-
-    Attributes
-    ----------
-    values : ndarray of shape (n_covers, n_components)
-        One row per cover. Distances between rows equal the distances between
-        the standardised pixel vectors of the 2019 post (up to float rounding).
-    scaler : sklearn.preprocessing.StandardScaler
-        The fitted per-pixel scaler, as in the 2019 post.
-    image_shape : tuple of int
-        (height, width, 3) of one cover.
+    ``values`` (n_covers, n_components) holds one row per cover, as far apart as
+    the standardised pixels; ``scaler`` is the 2019 post's fitted StandardScaler.
     """
 
     def __init__(self, values, scaler, coefficients, images):
-        self.values = values
-        self.scaler = scaler
-        self.image_shape = images.shape[1:]
-        self._coefficients = coefficients  # maps a feature vector to cover weights
-        self._images = images
+        self.values, self.scaler, self.image_shape = values, scaler, images.shape[1:]
+        self._coefficients, self._images = coefficients, images
 
     def __len__(self):
         return len(self.values)
 
     def inverse_transform(self, vectors):
-        """Turn feature vectors (for example a neuron's weights) into images.
-
-        Each vector is a mix of the standardised covers; undoing the scaling
-        gives a picture: the "average cover" that vector stands for.
-
-        Parameters
-        ----------
-        vectors : array_like of shape (m, n_components) or (n_components,)
-
-        Returns
-        -------
-        ndarray of shape (m, height, width, 3), dtype uint8
-        """
+        """The pictures (m, height, width, 3) that m feature vectors, or neurons, stand for."""
         vectors = np.atleast_2d(np.asarray(vectors, dtype=np.float64))
         if vectors.shape[1] != self.values.shape[1]:
-            raise ValueError(f"expected vectors with {self.values.shape[1]} "
-                             f"features, got {vectors.shape[1]}")
-        mix = vectors @ self._coefficients  # (m, n_covers) weights on the covers
+            raise ValueError(f"expected vectors with {self.values.shape[1]} features, "
+                             f"got {vectors.shape[1]}")
+        mix = vectors @ self._coefficients  # (m, n_covers): each vector is a mix of the covers
         pixels = self._images.reshape(len(self._images), -1)
-        mean = self.scaler.mean_
         out = np.empty((len(mix), pixels.shape[1]), dtype=np.uint8)
-        # standardised x = (p - mean) / scale and x_new = mix @ x, so
-        # p_new = x_new * scale + mean = mix @ p + (1 - sum(mix)) * mean
+        # p = x * scale + mean, so mixing the x mixes the p, plus (1 - sum(mix)) * mean
         for start in range(0, pixels.shape[1], _CHUNK_PIXELS):
             cols = slice(start, start + _CHUNK_PIXELS)
-            block = mix @ pixels[:, cols] + np.outer(1 - mix.sum(1), mean[cols])
+            block = mix @ pixels[:, cols] + np.outer(1 - mix.sum(1), self.scaler.mean_[cols])
             out[:, cols] = np.clip(np.rint(block), 0, 255)
         return out.reshape((len(mix),) + self.image_shape)
 
-
 def make_features(images):
-    """Standardise the covers' pixels and keep their principal coordinates.
+    """Standardise the covers' pixels (StandardScaler) and keep their principal coordinates.
 
     Parameters
     ----------
-    images : ndarray of shape (n_covers, height, width, 3), dtype uint8
-        For example ``load_covers(folder).images``. At least 2 covers.
+    images : uint8 array of shape (n_covers, height, width, 3), at least 2 covers
 
     Returns
     -------
     CoverFeatures
-        ``features.values`` has one row per cover and at most n_covers - 1
-        columns; its pairwise distances are those of the standardised pixels.
-
-    Raises
-    ------
-    ValueError
-        If fewer than two covers are given or the array is not (N, H, W, 3).
+        ``values`` has one row per cover and at most n_covers - 1 columns.
     """
     from sklearn.preprocessing import StandardScaler
-
+    from sklearn.utils.extmath import svd_flip
     images = np.asarray(images)
     if images.ndim != 4 or images.shape[-1] != 3 or images.dtype != np.uint8:
         raise ValueError("images must be a uint8 array of shape (N, height, width, 3), "
@@ -208,92 +162,59 @@ def make_features(images):
     if len(images) < 2:
         raise ValueError(f"need at least 2 covers to compare, got {len(images)}")
     pixels = images.reshape(len(images), -1)
-
-    # 1. StandardScaler, fitted a few covers at a time so no float copy of
-    #    the whole collection is ever made.
     scaler = StandardScaler()
     for start in range(0, len(pixels), 64):
         scaler.partial_fit(pixels[start:start + 64].astype(np.float32))
-
-    # 2. The Gram matrix G = X X^T of the standardised pixels X (N x N).
-    gram = np.zeros((len(pixels), len(pixels)))
+    gram = np.zeros((len(pixels), len(pixels)))  # G = X X^T of the standardised pixels X
     for start in range(0, pixels.shape[1], _CHUNK_PIXELS):
         cols = slice(start, start + _CHUNK_PIXELS)
         block = ((pixels[:, cols] - scaler.mean_[cols]) / scaler.scale_[cols]).astype(np.float32)
         gram += block @ block.T
-
-    # 3. G = U diag(lam) U^T. The principal coordinates are U sqrt(lam);
-    #    directions with (numerically) zero variance carry no distance.
-    #    X's columns sum to zero, so G @ ones = 0; the float32 blocks leave a
-    #    little rounding there (enough to keep an N-th, pure-noise column).
-    #    Double centring, as in classical MDS, removes it.
+    # X's columns sum to zero, so G @ ones = 0; double centring (as in classical
+    # MDS) removes the float32 rounding that would leave an N-th, noise column.
     gram = gram - gram.mean(axis=0) - gram.mean(axis=1)[:, None] + gram.mean()
-    lam, u = np.linalg.eigh(gram)
-    order = np.argsort(lam)[::-1]
-    lam, u = lam[order], u[:, order]
-    # eigh may flip any axis; make each one's largest entry positive (as
-    # scikit-learn's PCA does) so that every machine learns the same map.
-    u = u * np.sign(u[np.abs(u).argmax(axis=0), np.arange(u.shape[1])])
+    lam, u = np.linalg.eigh(gram)  # G = U diag(lam) U^T, smallest first
+    lam, u = lam[::-1], u[:, ::-1]
     if not lam[0] > 0:
         raise ValueError(f"all {len(images)} covers are identical, pixel for pixel: "
                          "there is nothing to arrange")
-    keep = lam > lam[0] * 1e-10
+    keep = lam > lam[0] * 1e-10  # directions without variance carry no distance
     lam, u = lam[keep], u[:, keep]
-    values = u * np.sqrt(lam)
-    # A feature vector v stands for the standardised pixels v @ coefficients @ X.
-    coefficients = (u / np.sqrt(lam)).T
-    return CoverFeatures(values, scaler, coefficients, images)
+    # eigh may flip any axis; svd_flip makes each axis' largest entry positive
+    # (as scikit-learn's PCA does), so every machine learns the same map.
+    u, coefficients = svd_flip(u, (u / np.sqrt(lam)).T)
+    return CoverFeatures(u * np.sqrt(lam), scaler, coefficients, images)  # F = U sqrt(lam)
 
 
 # ---------------------------------------------------------------------------
 # 3. Training
 # ---------------------------------------------------------------------------
-# A Self-Organizing Map (Kohonen, 1982) is a grid of neurons, each holding a
-# weight vector with as many numbers as a cover's features. Training shows it
-# one cover at a time: the closest neuron (the winner) and, more weakly, its
-# grid neighbours move towards that cover. The neighbourhood (sigma) and the
-# step size (learning rate) shrink as training goes on, so the map first
-# settles its overall layout and then its details. We use MiniSom for the map.
+# A Self-Organizing Map (Kohonen, 1982) is a grid of neurons with weight vectors
+# as long as a cover's features. For one cover at a time, the closest neuron (the
+# winner) and, less, its grid neighbours move towards it. MiniSom holds the map.
 
 PRESETS = {
-    # The 2019 post, as published: MiniSom's random initial weights,
-    # train_random(data, 2500) and MiniSom's asymptotic decay of both rates.
+    # The 2019 post: MiniSom's random weights, train_random(data, 2500), asymptotic decay.
     "original": dict(sigma=3.0, learning_rate=0.5, iterations=2500,
                      neighborhood_function="triangle", topology="rectangular",
-                     decay_function="asymptotic_decay",
-                     sigma_decay_function="asymptotic_decay",
+                     decay_function="asymptotic_decay", sigma_decay_function="asymptotic_decay",
                      initialization="random"),
-    # Our defaults, chosen by measuring DPQ16 over a grid of settings and
-    # seeds (benchmarks/README.md): a smooth gaussian neighbourhood, a start
-    # from the covers' two main principal axes, and rates that shrink
-    # linearly, so the last steps only polish. Bigger grids gain from more
-    # iterations (about 50 per neuron).
+    # Ours, the best DPQ16 over settings and seeds (benchmarks/README.md): a smooth
+    # neighbourhood, a start on the principal axes, rates that fall linearly.
     "default": dict(sigma=4.0, learning_rate=0.5, iterations=5000,
                     neighborhood_function="gaussian", topology="rectangular",
                     decay_function="linear_decay_to_zero",
-                    sigma_decay_function="linear_decay_to_one",
-                    initialization="pca"),
+                    sigma_decay_function="linear_decay_to_one", initialization="pca"),
 }
 INITIALIZATIONS = ("random", "samples", "pca")
 NEIGHBORHOODS = ("gaussian", "triangle", "bubble", "mexican_hat")  # MiniSom's names
-
+DECAY_FUNCTIONS = ("asymptotic_decay", "linear_decay_to_zero", "inverse_decay_to_zero",
+                   "linear_decay_to_one", "inverse_decay_to_one")
 
 def som_settings(preset="default", **overrides):
-    """The training settings of a preset, with some of them changed.
+    """The :func:`train_som` settings (a dict) of a preset, some changed by ``overrides``.
 
-    Parameters
-    ----------
-    preset : {'default', 'original'}
-        'original' reproduces the 2019 post; 'default' is our tuned choice.
-    **overrides
-        Any of sigma, learning_rate, iterations, neighborhood_function,
-        topology, decay_function, sigma_decay_function, initialization.
-        ``None`` values are ignored, so command-line options can be passed
-        straight through.
-
-    Returns
-    -------
-    dict
+    ``preset`` is 'default' or 'original' (the 2019 post's); ``None`` overrides are ignored.
     """
     if preset not in PRESETS:
         raise ValueError(f"unknown preset {preset!r}; choose one of {sorted(PRESETS)}")
@@ -304,128 +225,65 @@ def som_settings(preset="default", **overrides):
     settings.update({k: v for k, v in overrides.items() if v is not None})
     return settings
 
-
 class TrainedSom(NamedTuple):
-    """What :func:`train_som` returns.
-
-    Attributes
-    ----------
-    som : minisom.MiniSom
-        The trained map; ``som.get_weights()`` has shape (rows, cols, n_features).
-    curve_iterations : ndarray of int
-        Iteration numbers at which the quantization error was recorded.
-    curve_errors : ndarray of float
-        Quantization error (mean distance of each cover to its winner) then.
-    """
-    som: object
-    curve_iterations: np.ndarray
-    curve_errors: np.ndarray
-
-
-def _whole_number(name, value):
-    """``value`` as an int, or a ValueError if it is not a whole number >= 1."""
-    if not (np.isfinite(value) and value >= 1 and int(value) == value):
-        raise ValueError(f"{name} must be a whole number >= 1, got {value}")
-    return int(value)
-
-
-def _check_features(data):
-    data = np.asarray(data, dtype=np.float64)
-    if data.ndim != 2 or len(data) == 0:
-        raise ValueError(f"features must be a 2-D array with one row per cover, got shape {data.shape}")
-    if not np.isfinite(data).all():
-        raise ValueError("features contain NaN or infinite values")
-    return data
-
+    """What :func:`train_som` returns."""
+    som: object                   # minisom.MiniSom; som.get_weights() is (rows, cols, n_features)
+    curve_iterations: np.ndarray  # iterations at which the quantization error (mean
+    curve_errors: np.ndarray      # distance of the covers to their winners) was recorded
 
 def train_som(data, rows, cols, *, sigma, learning_rate, iterations,
               neighborhood_function="gaussian", topology="rectangular",
-              decay_function="linear_decay_to_zero",
-              sigma_decay_function="linear_decay_to_one",
-              initialization="pca", random_seed=42, progress=None,
-              curve_points=50):
-    """Train a MiniSom map on the cover features.
-
-    This is MiniSom's ``train_random``, step by step: the same random order of
-    covers and the same decay schedule, so the result is identical, but we
-    can record a learning curve and show a progress bar on the way.
+              decay_function="linear_decay_to_zero", sigma_decay_function="linear_decay_to_one",
+              initialization="pca", random_seed=42, progress=None, curve_points=50):
+    """Train a MiniSom map: ``train_random`` step by step (the same map), with a learning curve.
 
     Parameters
     ----------
     data : array_like of shape (n_covers, n_features)
-        For example ``make_features(images).values``.
-    rows, cols : int
-        Grid size, at least 1x1.
-    sigma : float
-        Initial neighbourhood radius, in grid cells (> 0).
-    learning_rate : float
-        Initial step size (> 0).
-    iterations : int
-        Number of single-cover updates (>= 1).
-    neighborhood_function : {'gaussian', 'triangle', 'bubble', 'mexican_hat'}
-    topology : {'rectangular', 'hexagonal'}
-    decay_function : {'linear_decay_to_zero', 'inverse_decay_to_zero', 'asymptotic_decay'}
-        How the learning rate shrinks (MiniSom's names).
-    sigma_decay_function : {'linear_decay_to_one', 'inverse_decay_to_one', 'asymptotic_decay'}
-        How sigma shrinks.
+    rows, cols, iterations : int, the grid size and the number of single-cover updates
+    sigma, learning_rate : float > 0, the initial neighbourhood radius (in cells) and step size
+    neighborhood_function, topology, decay_function, sigma_decay_function : str
+        MiniSom's options (``NEIGHBORHOODS``, 'rectangular'/'hexagonal', ``DECAY_FUNCTIONS``).
     initialization : {'pca', 'random', 'samples'}
-        'random' keeps MiniSom's random initial weights (as in the 2019 post),
-        'samples' starts every neuron at a random cover, 'pca' spreads the
-        neurons over the plane of the two main principal axes (on a grid
-        with one row or column, or with one feature, 'samples' is used).
-    random_seed : int
-        Same seed, same map.
-    progress : bool or callable, optional
-        True shows a progress bar (a widget in a notebook, text otherwise)
-        when training is long; a callable is called as ``progress(done, total)``.
-    curve_points : int
-        How many times to record the quantization error.
+        The two main principal axes, MiniSom's random weights (2019) or random covers.
+    random_seed : int, same seed, same map
+    progress : True (a bar on long runs) or a callable ``f(done, total)``, optional
+    curve_points : int, how many quantization errors to record
 
     Returns
     -------
     TrainedSom
-
-    Raises
-    ------
-    ValueError
-        For invalid settings, or when training diverges.
     """
-    from minisom import MiniSom
+    settings = dict(sigma=sigma, learning_rate=learning_rate, iterations=iterations,
+                    neighborhood_function=neighborhood_function, topology=topology,
+                    decay_function=decay_function, sigma_decay_function=sigma_decay_function,
+                    initialization=initialization)
+    return _train_som(checks.features(data), rows, cols, settings, random_seed, progress,
+                      curve_points)
 
-    data = _check_features(data)
-    rows, cols = _check_grid(rows, cols)
-    for name, value in (("sigma", sigma), ("learning_rate", learning_rate)):
-        if not (np.isfinite(value) and value > 0):
-            raise ValueError(f"{name} must be a finite number > 0, got {value}")
-    iterations = _whole_number("iterations", iterations)
+def _train_som(data, rows, cols, settings, random_seed, progress=None, curve_points=50):
+    from minisom import MiniSom
+    (rows, cols), settings = checks.grid(rows, cols), dict(settings)
+    for name in ("sigma", "learning_rate"):
+        if not (np.isfinite(settings[name]) and settings[name] > 0):
+            raise ValueError(f"{name} must be a finite number > 0, got {settings[name]}")
+    iterations = checks.whole_number("iterations", settings.pop("iterations"))
+    initialization = settings.pop("initialization")
     if initialization not in INITIALIZATIONS:
         raise ValueError(f"initialization must be one of {INITIALIZATIONS}, got {initialization!r}")
     if initialization == "pca" and (data.shape[1] < 2 or min(rows, cols) < 2):
         initialization = "samples"  # PCA needs two features and a 2-D grid
-
-    som = MiniSom(rows, cols, data.shape[1], sigma=sigma, learning_rate=learning_rate,
-                  neighborhood_function=neighborhood_function, topology=topology,
-                  decay_function=decay_function, sigma_decay_function=sigma_decay_function,
-                  random_seed=random_seed)
+    som = MiniSom(rows, cols, data.shape[1], random_seed=random_seed, **settings)
     if initialization == "samples":
         som.random_weights_init(data)
     elif initialization == "pca":
-        som.pca_weights_init(data)  # cheap: data has at most n_covers - 1 columns
-
-    # The order of train_random: every cover equally often, shuffled by the
-    # map's own seeded generator.
-    order = np.arange(iterations) % len(data)
-    som._random_generator.shuffle(order)
-
+        som.pca_weights_init(data)  # cheap: at most n_covers - 1 columns
+    order = np.arange(iterations) % len(data)  # train_random's order: each cover equally
+    som._random_generator.shuffle(order)       # often, shuffled by the map's own generator
     checkpoints = set(np.linspace(0, iterations, min(curve_points, iterations) + 1).astype(int))
-    curve = []
-    # Rough cost on a 2-core laptop: a fixed ~25 us per step plus ~1 ns per weight.
-    seconds = iterations * (2.5e-5 + 1e-9 * rows * cols * (data.shape[1] + 20))
-    report = progress_reporter(progress, iterations, seconds)
-    # A too-large learning rate (or mexican_hat's negative neighbours) can make
-    # the weights grow without bound; we check for that once, at the end:
-    # healthy weights stay among the covers, never 100 times further out.
-    with np.errstate(over="ignore", invalid="ignore"):
+    seconds = iterations * (2.5e-5 + 1e-9 * rows * cols * (data.shape[1] + 20))  # on 2 cores
+    report, curve = progress_reporter(progress, iterations, seconds), []
+    with np.errstate(over="ignore", invalid="ignore"):  # divergence is checked below
         for t, i in enumerate(order):
             if t in checkpoints:
                 curve.append((t, som.quantization_error(data)))
@@ -433,87 +291,45 @@ def train_som(data, rows, cols, *, sigma, learning_rate, iterations,
             som.update(data[i], som.winner(data[i]), t, iterations)
         curve.append((iterations, som.quantization_error(data)))
     report(iterations)
-    weights = som.get_weights()
-    if not (np.isfinite(weights).all() and np.abs(weights).max() <= 100 * max(np.abs(data).max(), 1.0)):
+    # A too-large learning rate (or mexican_hat's negative neighbours) makes the
+    # weights grow without bound; healthy ones stay among the covers.
+    weights, limit = som.get_weights(), 100 * max(np.abs(data).max(), 1)
+    if not (np.isfinite(weights).all() and np.abs(weights).max() <= limit):
         raise ValueError("training diverged: the weights grew without bound; "
                          "lower the learning rate or choose another neighbourhood function")
     steps, errors = zip(*curve)
     return TrainedSom(som, np.array(steps), np.array(errors))
 
-
-
-DECAY_FUNCTIONS = ("asymptotic_decay", "linear_decay_to_zero", "inverse_decay_to_zero",
-                   "linear_decay_to_one", "inverse_decay_to_one")
-
-
 def decay_schedule(name, start, iterations):
-    """How MiniSom shrinks the learning rate or sigma over a training run.
+    """The learning rate or sigma at iterations 0 .. ``iterations``, from ``start``.
 
-    Parameters
-    ----------
-    name : str
-        A MiniSom decay function: 'asymptotic_decay' (either rate, the 2019
-        post's), 'linear_decay_to_zero' or 'inverse_decay_to_zero' (learning
-        rate), 'linear_decay_to_one' or 'inverse_decay_to_one' (sigma).
-    start : float
-        The value at iteration 0: the initial learning rate or sigma.
-    iterations : int
-        Length of the training run (>= 1).
-
-    Returns
-    -------
-    ndarray of shape (iterations + 1,)
-        The value at iterations 0, 1, ..., iterations, computed by MiniSom's
-        own function.
+    Computed by MiniSom's own decay function ``name``, one of ``DECAY_FUNCTIONS``
+    (the 2019 post used 'asymptotic_decay' for both). Returns a float array.
     """
     from minisom import MiniSom
-
     if name not in DECAY_FUNCTIONS:
         raise ValueError(f"unknown decay function {name!r}; choose one of {DECAY_FUNCTIONS}")
-    iterations = _whole_number("iterations", iterations)
-    # MiniSom keeps each decay function as a method named after the option.
-    decay = getattr(MiniSom(1, 1, 1), "_" + name)
-    steps = np.arange(iterations + 1)
-    return np.asarray(decay(start, steps, iterations), dtype=np.float64)
+    iterations = checks.whole_number("iterations", iterations)
+    decay = getattr(MiniSom(1, 1, 1), "_" + name)  # MiniSom's method for that option
+    return np.asarray(decay(start, np.arange(iterations + 1), iterations), dtype=np.float64)
 
 
 # ---------------------------------------------------------------------------
 # 4. Placement
 # ---------------------------------------------------------------------------
-# A trained map tells each cover its winning neuron, but several covers can
-# win the same neuron (a collision) while other neurons win none. The 2019
-# post keeps the first cover of each neuron and pours the others into the
-# empty cells, wherever they are. Optimal assignment instead gives every cover
-# its own cell so that the total distance from covers to their neurons' weights
-# is as small as possible (the Hungarian method, scipy's linear_sum_assignment).
+# Several covers can win one neuron while others win none. The 2019 post keeps
+# each neuron's first cover and pours the rest into the empty cells; optimal
+# assignment gives each cover its own cell at the least total distance.
 
 PLACEMENTS = ("assignment", "greedy")
 
-
 class Placement(NamedTuple):
-    """Where each cover goes.
-
-    Attributes
-    ----------
-    positions : ndarray of shape (n_covers, 2), int
-        (row, col) of each cover; (-1, -1) for a dropped cover.
-    dropped : list of int
-        Indices of covers that did not fit (only with ``allow_drop=True``).
-    """
-    positions: np.ndarray
-    dropped: list
-
+    """Where each cover goes (see :func:`place_covers`)."""
+    positions: np.ndarray  # (n_covers, 2) int: (row, col) of each cover, (-1, -1) if dropped
+    dropped: list          # indices of the dropped covers (only with allow_drop=True)
 
 def grid_shape_for(n_covers):
-    """The smallest near-square grid (rows, cols) with room for n_covers.
-
-    Examples
-    --------
-    >>> grid_shape_for(100)
-    (10, 10)
-    >>> grid_shape_for(37)
-    (6, 7)
-    """
+    """The smallest near-square grid ``(rows, cols)`` with room for ``n_covers``: 37 -> (6, 7)."""
     if n_covers < 1:
         raise ValueError(f"need at least one cover, got {n_covers}")
     rows = int(np.floor(np.sqrt(n_covers)))
@@ -522,255 +338,165 @@ def grid_shape_for(n_covers):
         rows, cols = rows + 1, rows + 1
     return rows, cols
 
-
-def _check_grid(rows, cols):
-    return _whole_number("rows", rows), _whole_number("cols", cols)
-
-
 def _check_placement(n_covers, rows, cols, strategy, allow_drop):
-    """Raise a ValueError for an unknown strategy or covers that do not fit."""
     if strategy not in PLACEMENTS:
         raise ValueError(f"placement must be one of {PLACEMENTS}, got {strategy!r}")
     if n_covers > rows * cols and not allow_drop:
-        fit_rows, fit_cols = grid_shape_for(n_covers)
-        raise ValueError(f"{n_covers} covers do not fit on a {rows}x{cols} grid "
-                         f"({rows * cols} cells); use at least {fit_rows}x{fit_cols}")
-
+        raise ValueError(f"{n_covers} covers do not fit on a {rows}x{cols} grid ({rows * cols} "
+                         "cells); use at least {}x{}".format(*grid_shape_for(n_covers)))
 
 def place_covers(weights, data, strategy="assignment", allow_drop=False):
-    """Give every cover one grid cell.
+    """Give every cover one cell of the trained map.
 
     Parameters
     ----------
-    weights : ndarray of shape (rows, cols, n_features)
-        The trained map's weights, ``som.get_weights()``.
-    data : array_like of shape (n_covers, n_features)
-        The same features the map was trained on.
+    weights, data : the map's ``som.get_weights()`` and the features it learnt from
     strategy : {'assignment', 'greedy'}
-        'greedy' is the 2019 post's rule: the first cover to win a neuron stays
-        there; the colliding covers then fill the empty cells in row-major
-        order. 'assignment' finds the one-cover-per-cell matching with the
-        smallest total squared distance between covers and their neurons.
+        'greedy', the 2019 post's: the first cover to win a neuron stays there,
+        the others fill the empty cells in row-major order. 'assignment': the
+        matching with the least total squared distance (linear_sum_assignment).
     allow_drop : bool
-        With more covers than cells, drop the ones that do not fit instead of
-        raising. Dropped covers are listed in ``Placement.dropped``.
+        Drop the covers that do not fit, rather than name the smallest grid that fits.
 
     Returns
     -------
     Placement
-
-    Raises
-    ------
-    ValueError
-        If there are more covers than cells and ``allow_drop`` is False; the
-        message names the smallest grid that fits.
     """
-    from scipy.optimize import linear_sum_assignment
+    return _place_covers(weights, checks.features(data), strategy, allow_drop)
 
-    data = _check_features(data)
+def _place_covers(weights, data, strategy, allow_drop):
+    from scipy.optimize import linear_sum_assignment
     weights = np.asarray(weights, dtype=np.float64)
     if weights.ndim != 3 or weights.shape[2] != data.shape[1]:
-        raise ValueError(f"weights of shape {weights.shape} do not match features with "
-                         f"{data.shape[1]} columns")
+        raise ValueError(f"weights of shape {weights.shape} do not match features "
+                         f"with {data.shape[1]} columns")
     rows, cols = weights.shape[:2]
     _check_placement(len(data), rows, cols, strategy, allow_drop)
-    n_cells = rows * cols
-    cost = squared_distances(data, weights.reshape(n_cells, -1))
+    cost = squared_distances(data, weights.reshape(rows * cols, -1))
     cell_of = np.full(len(data), -1)
     if strategy == "assignment":
         covers, cells = linear_sum_assignment(cost)
         cell_of[covers] = cells
     else:
-        winners = cost.argmin(axis=1)
-        taken = np.zeros(n_cells, dtype=bool)
-        collided = []
-        for cell in range(n_cells):           # row-major, as in the post
+        winners, taken, collided = cost.argmin(axis=1), np.zeros(rows * cols, dtype=bool), []
+        for cell in range(rows * cols):  # row-major, as in the post
             for cover in np.flatnonzero(winners == cell):
                 if taken[cell]:
                     collided.append(cover)
                 else:
                     cell_of[cover], taken[cell] = cell, True
-        empty = iter(np.flatnonzero(~taken))
-        for cover, cell in zip(collided, empty):
+        for cover, cell in zip(collided, np.flatnonzero(~taken)):
             cell_of[cover] = cell
-    positions = np.full((len(data), 2), -1)
-    placed = cell_of >= 0
+    positions, placed = np.full((len(data), 2), -1), cell_of >= 0
     positions[placed] = np.column_stack(np.unravel_index(cell_of[placed], (rows, cols)))
     return Placement(positions, np.flatnonzero(~placed).tolist())
-
-
-def squared_distances(a, b):
-    """All squared Euclidean distances between the rows of a and of b."""
-    d = (a * a).sum(1)[:, None] + (b * b).sum(1)[None, :] - 2 * a @ b.T
-    return np.maximum(d, 0)
 
 
 # ---------------------------------------------------------------------------
 # 5. Quality
 # ---------------------------------------------------------------------------
-# How good is an arrangement? MiniSom gives two classic measures:
-# - quantization error: mean distance from each cover to its winning neuron
-#   (how well the neurons summarise the covers);
-# - topographic error: share of covers whose two closest neurons are not
-#   grid neighbours (how smoothly the map folds).
-# Neither looks at where the covers finally sit. Distance Preservation Quality
-# (DPQ, Barthel, Hezel, Jung and Schall, Computer Graphics Forum 2023) does:
-# it asks whether the covers next to each one on the grid are about as similar
-# to it as its truly most similar covers. 1 is perfect; random is much lower.
-
-
-def _check_positions(positions, n_covers, what="feature rows", rows=None, cols=None):
-    """Check (row, col) positions of covers; returns them and which are placed.
-
-    One position per cover; (-1, -1) marks a dropped cover. No two placed
-    covers may share a cell, and with ``rows``/``cols`` every cell must be
-    inside the grid.
-    """
-    positions = np.asarray(positions)
-    if positions.ndim != 2 or positions.shape[1] != 2:
-        raise ValueError(f"positions must be (row, col) pairs, got an array of shape {positions.shape}")
-    if len(positions) != n_covers:
-        raise ValueError(f"{n_covers} {what} but {len(positions)} positions")
-    placed = (positions >= 0).all(axis=1)
-    cells = positions[placed]
-    if len(np.unique(cells, axis=0)) < len(cells):
-        raise ValueError("two covers have the same position: each cell holds at most one cover")
-    if rows is not None and len(cells) and ((cells[:, 0] >= rows) | (cells[:, 1] >= cols)).any():
-        raise ValueError(f"a position lies outside the {rows}x{cols} grid")
-    return positions, placed
-
+# MiniSom's quantization and topographic errors judge the neurons, not where the
+# covers sit. Distance Preservation Quality (DPQ; Barthel, Hezel, Jung and
+# Schall, 2023) asks if each cover's grid neighbours are its most similar covers.
 
 def dpq(data, positions, p=16):
-    """Distance Preservation Quality DPQ_p of a grid arrangement.
+    """Distance Preservation Quality DPQ_p of a grid arrangement, in [0, 1]: 1 is perfect.
 
-    For every cover, its neighbours are taken in two orders: by feature
-    distance (the best possible) and by grid distance (what the layout gives;
-    ties broken by feature distance). D_k is the mean distance to the first k
-    neighbours, averaged over covers; its gain is max(0, (mean - D_k) / mean).
-    DPQ_p is the p-norm of the grid gains over the p-norm of the best gains.
-
-    Parameters
-    ----------
-    data : array_like of shape (n_covers, n_features)
-    positions : array_like of shape (n_covers, 2)
-        (row, col) of each cover. Rows with a negative position (dropped
-        covers) are left out; empty cells simply do not count.
-    p : float
-        The norm; Barthel et al. report p = 16.
-
-    Returns
-    -------
-    float in [0, 1]
+    Each cover's neighbours are sorted by feature distance (the best order) and
+    by grid distance (ties broken by feature distance). D_k, the mean distance
+    to the first k, averaged over covers, gains max(0, (mean - D_k) / mean) on a
+    random cover. DPQ_p = ||grid gains||_p / ||best gains||_p, p >= 1 (Barthel
+    et al. report p = 16). ``data`` holds the features, one row per cover, and
+    ``positions`` their (row, col); dropped covers (-1, -1) are left out.
     """
-    data = _check_features(data)
-    positions, placed = _check_positions(positions, len(data))
-    data, positions = data[placed], positions[placed].astype(np.float64)
+    if not p >= 1:
+        raise ValueError(f"p must be >= 1 (DPQ_p is a p-norm), got {p}")
+    data = checks.features(data)
+    positions, placed = checks.positions(positions, len(data))
+    return _dpq(data[placed], positions[placed], p)
+
+def _dpq(data, positions, p):
+    from scipy.spatial.distance import cdist
     n = len(data)
     if n < 2:
         raise ValueError("DPQ needs at least two placed covers")
-    d = np.sqrt(squared_distances(data, data))
-    grid = squared_distances(positions, positions)
-    off = ~np.eye(n, dtype=bool)
-    d_others = d[off].reshape(n, n - 1)
-    grid_others = grid[off].reshape(n, n - 1)
-    mean_d = d_others.mean()
-    by_features = np.sort(d_others, axis=1)
-    by_grid = np.take_along_axis(d_others, np.lexsort((d_others, grid_others), axis=1), axis=1)
-
-    def gains(sorted_d):
+    others = ~np.eye(n, dtype=bool)
+    d = cdist(data, data)[others].reshape(n, n - 1)  # to the n - 1 other covers
+    grid = cdist(positions, positions, "sqeuclidean")[others].reshape(n, n - 1)
+    def gains(sorted_d):  # of D_k, k = 1 .. n - 1, from each cover's distances in some order
         d_k = (np.cumsum(sorted_d, axis=1) / np.arange(1, n)).mean(axis=0)
-        return np.maximum(0.0, (mean_d - d_k) / mean_d)
-
-    best = np.linalg.norm(gains(by_features), ord=p)
+        return np.maximum(0.0, (d.mean() - d_k) / d.mean())
+    best = np.linalg.norm(gains(np.sort(d, axis=1)), ord=p)
     if best == 0:
         return 1.0  # all covers equally far apart: every layout is as good
+    by_grid = np.take_along_axis(d, np.lexsort((d, grid), axis=1), axis=1)
     return float(np.linalg.norm(gains(by_grid), ord=p) / best)
 
-
-def _adjacent_pairs(positions, n_covers, what="feature rows", required=True):
-    """The placed covers and the index pairs (i, j) of covers side by side.
-
-    Checks that there is one position per cover and, if ``required``, that
-    at least two covers sit side by side.
-
-    Returns
-    -------
-    placed : ndarray of bool, one per cover (False for dropped covers)
-    pairs : ndarray of shape (n_pairs, 2), int (4-neighbours on the grid)
-    """
-    positions, placed = _check_positions(positions, n_covers, what)
+def _side_by_side(positions, placed, required=True):
+    """Index pairs (i, j) of placed covers that are grid neighbours (right or below)."""
     index = {tuple(positions[i]): i for i in np.flatnonzero(placed)}
-    pairs = [(i, index[(r + dr, c + dc)])
-             for (r, c), i in index.items() for dr, dc in ((0, 1), (1, 0))
-             if (r + dr, c + dc) in index]
+    pairs = [(i, index[(r + dr, c + dc)]) for (r, c), i in index.items()
+             for dr, dc in ((0, 1), (1, 0)) if (r + dr, c + dc) in index]
     if required and not pairs:
         raise ValueError("no two covers sit side by side")
-    return placed, np.array(sorted(pairs), dtype=int).reshape(-1, 2)
-
+    return np.array(sorted(pairs), dtype=int).reshape(-1, 2)
 
 def neighbour_distance_ratio(data, positions):
-    """Mean feature distance of side-by-side covers over the mean of all pairs.
+    """Mean feature distance of side-by-side covers over that of all placed pairs.
 
-    1.0 is what a random layout gives; the lower, the better neighbours match.
+    About 1.0 for a random layout, lower for a good one; arguments as for :func:`dpq`.
     """
-    data = _check_features(data)
-    placed, pairs = _adjacent_pairs(positions, len(data))
-    d = np.sqrt(squared_distances(data, data))
-    d_placed = d[np.ix_(placed, placed)]  # dropped covers are in no pair
-    mean_all = d_placed[~np.eye(len(d_placed), dtype=bool)].mean()
-    return float(d[pairs[:, 0], pairs[:, 1]].mean() / mean_all)
+    data = checks.features(data)
+    positions, placed = checks.positions(positions, len(data))
+    return _neighbour_ratio(data, placed, _side_by_side(positions, placed))
 
+def _neighbour_ratio(data, placed, pairs):
+    from scipy.spatial.distance import pdist
+    side_by_side = np.linalg.norm(data[pairs[:, 0]] - data[pairs[:, 1]], axis=1).mean()
+    return float(side_by_side / pdist(data[placed]).mean())
 
 def same_genre_share(genres, positions):
-    """Share of side-by-side covers with the same genre, and its random expectation.
+    """``(share, expected)``: how many side-by-side covers share a genre, and random pairs.
 
-    Parameters
-    ----------
-    genres : sequence of str, one per cover
-    positions : array_like of shape (n_covers, 2)
-
-    Returns
-    -------
-    share, expected : float, float
-        ``expected`` is the share two covers drawn at random would have.
+    ``genres`` has one entry per cover; ``positions`` are as for :func:`dpq`.
     """
     genres = np.asarray(genres)
-    placed, pairs = _adjacent_pairs(positions, len(genres), "genres")
-    placed = genres[placed]
-    counts = np.unique(placed, return_counts=True)[1]
-    expected = (counts * (counts - 1)).sum() / (len(placed) * (len(placed) - 1))
+    positions, placed = checks.positions(positions, len(genres), "genres")
+    return _genre_share(genres, placed, _side_by_side(positions, placed))
+
+def _genre_share(genres, placed, pairs):
+    n, counts = placed.sum(), np.unique(genres[placed], return_counts=True)[1]
+    expected = (counts * (counts - 1)).sum() / (n * (n - 1))
     return float((genres[pairs[:, 0]] == genres[pairs[:, 1]]).mean()), float(expected)
 
-
 def quality_report(som, data, positions, genres=None):
-    """All quality figures of one arrangement, in a dict.
+    """All quality figures of one arrangement (the map ``som``), in a dict.
 
-    Keys: 'quantization_error', 'topographic_error', 'dpq16',
-    'neighbour_ratio', and with genres also 'same_genre' and
-    'same_genre_random'. A figure the layout does not define is NaN: the
-    topographic error of a 1x1 map, DPQ with fewer than two placed covers,
-    and the neighbour figures when no two covers sit side by side (e.g. 3
-    covers in the corners of a 3x3 grid).
+    With ``genres``, also the same-genre shares. NaN where undefined: TE of a 1x1
+    map, DPQ of fewer than two placed covers, the neighbour figures if no two
+    covers sit side by side.
     """
-    data = _check_features(data)
-    placed, pairs = _adjacent_pairs(positions, len(data), required=False)
-    placed, side_by_side = placed.sum(), len(pairs) > 0
-    nan = float("nan")
+    return _quality_report(som, checks.features(data), positions, genres)
+
+def _quality_report(som, data, positions, genres):
+    positions, placed = checks.positions(positions, len(data))
+    pairs, nan = _side_by_side(positions, placed, required=False), float("nan")
     report = {
         "quantization_error": float(som.quantization_error(data)),
-        # a 1x1 map has no second-best neuron: topographic error is undefined
-        "topographic_error": float(som.topographic_error(data)) if som.get_weights().shape[:2] != (1, 1) else nan,
-        "dpq16": dpq(data, positions, p=16) if placed >= 2 else nan,
-        "neighbour_ratio": neighbour_distance_ratio(data, positions) if side_by_side else nan,
+        "topographic_error": (float(som.topographic_error(data))  # a 1x1 map has no second best
+                              if som.get_weights().shape[:2] != (1, 1) else nan),
+        "dpq16": _dpq(data[placed], positions[placed], 16) if placed.sum() >= 2 else nan,
+        "neighbour_ratio": _neighbour_ratio(data, placed, pairs) if len(pairs) else nan,
     }
     if genres is not None:
+        if len(genres) != len(data):
+            raise ValueError(f"{len(data)} feature rows but {len(genres)} genres")
         report["same_genre"], report["same_genre_random"] = (
-            same_genre_share(genres, positions) if side_by_side else (nan, nan))
+            _genre_share(np.asarray(genres), placed, pairs) if len(pairs) else (nan, nan))
     return report
 
-
 def format_quality(report):
-    """One line of quality figures, 3 decimals, for printing."""
+    """One printable line of a :func:`quality_report`: ``"QE 195.959, TE 0.000, ..."``."""
     names = {"quantization_error": "QE", "topographic_error": "TE", "dpq16": "DPQ16",
              "neighbour_ratio": "neighbour/all distance", "same_genre": "same-genre neighbours",
              "same_genre_random": "random"}
@@ -780,116 +506,30 @@ def format_quality(report):
 # ---------------------------------------------------------------------------
 # 6. Rendering
 # ---------------------------------------------------------------------------
-# The 2019 post drew one matplotlib axis per cell, which takes longer than our
-# whole pipeline. A grid of covers is just one big image: we paste each cover
-# into its place in a single array, then show or save that array.
-
+# The 2019 post drew one matplotlib axis per cell, slower than our whole
+# pipeline. A grid of covers is one image: we paste each cover into one array.
+# ``show_mosaic`` and ``show_covers`` (tutorial_kit/figures.py) put it on screen.
 
 def make_mosaic(images, positions, rows, cols, border=0, background=255):
-    """Paste covers into one grid image.
+    """Paste covers into one uint8 grid image, with ``border`` blank pixels between cells.
 
-    Parameters
-    ----------
-    images : ndarray of shape (n_covers, height, width, 3), uint8
-    positions : array_like of shape (n_covers, 2)
-        (row, col) of each cover; covers at a negative position are left out.
-    rows, cols : int
-        Grid size. Cells without a cover stay blank (``background``).
-    border : int
-        Width in pixels of the blank lines between cells.
-    background : int
-        Grey level (0-255) of empty cells and borders.
-
-    Returns
-    -------
-    ndarray of shape (rows*(height+border)-border, cols*(width+border)-border, 3), uint8
+    ``images`` (n_covers, height, width, 3) uint8, ``positions`` as for :func:`dpq`;
+    empty cells and borders take the grey level ``background``.
     """
     images = np.asarray(images)
-    rows, cols = _check_grid(rows, cols)
-    positions, _ = _check_positions(positions, len(images), "images", rows, cols)
-    h, w = images.shape[1:3]
-    mosaic = np.full((rows * (h + border) - border, cols * (w + border) - border, 3),
-                     background, dtype=np.uint8)
-    for image, (r, c) in zip(images, positions):
-        if r >= 0 and c >= 0:
-            top, left = r * (h + border), c * (w + border)
-            mosaic[top:top + h, left:left + w] = image
+    rows, cols = checks.grid(rows, cols)
+    border = checks.whole_number("border", border, minimum=0)
+    positions, placed = checks.positions(positions, len(images), "images", rows, cols)
+    h, w = images.shape[1] + border, images.shape[2] + border  # a cell and its border
+    mosaic = np.full((rows * h - border, cols * w - border, 3), background, dtype=np.uint8)
+    for image, (r, c) in zip(images[placed], positions[placed]):
+        mosaic[r * h:(r + 1) * h - border, c * w:(c + 1) * w - border] = image
     return mosaic
-
-
-def show_mosaic(mosaic, ax=None, title=None, width=9):
-    """Show a grid image with matplotlib, at screen size.
-
-    Parameters
-    ----------
-    mosaic : ndarray, as made by :func:`make_mosaic`
-    ax : matplotlib Axes, optional
-        Where to draw; a new figure ``width`` inches wide if not given.
-    title : str, optional
-
-    Returns
-    -------
-    matplotlib Axes
-    """
-    import matplotlib.pyplot as plt
-
-    if ax is None:
-        height = width * mosaic.shape[0] / mosaic.shape[1]
-        _, ax = plt.subplots(figsize=(width, height + (0.4 if title else 0)), layout="constrained")
-    ax.imshow(mosaic, interpolation="antialiased")
-    ax.set_axis_off()
-    if title:
-        ax.set_title(title)
-    return ax
-
-
-
-def show_covers(images, titles=None, axes=None, width=9):
-    """Show a few covers side by side, each with an optional title.
-
-    Parameters
-    ----------
-    images : sequence of ndarray of shape (height, width, 3), uint8
-        The covers; they may differ in size.
-    titles : sequence of str, optional
-        One per cover.
-    axes : sequence of matplotlib Axes, optional
-        One per cover; a new row of axes ``width`` inches wide if not given.
-    width : float
-        Width of the new figure, in inches.
-
-    Returns
-    -------
-    list of matplotlib Axes
-    """
-    import matplotlib.pyplot as plt
-
-    images = [np.asarray(image) for image in images]
-    if not images:
-        raise ValueError("no covers to show")
-    if titles is not None and len(titles) != len(images):
-        raise ValueError(f"{len(images)} covers but {len(titles)} titles")
-    if axes is None:
-        height, cover_width = images[0].shape[:2]
-        figure_height = width / len(images) * height / cover_width + (0.5 if titles else 0.1)
-        _, axes = plt.subplots(1, len(images), figsize=(width, figure_height),
-                               layout="constrained", squeeze=False)
-        axes = axes[0]
-    axes = list(axes)
-    if len(axes) != len(images):
-        raise ValueError(f"{len(images)} covers but {len(axes)} axes")
-    for ax, image, title in zip(axes, images, titles or [None] * len(images)):
-        ax.imshow(image, interpolation="antialiased")
-        ax.set_axis_off()
-        if title:
-            ax.set_title(title, fontsize=9)
-    return axes
 
 
 # ---------------------------------------------------------------------------
 # 7. Pipeline
 # ---------------------------------------------------------------------------
-
 
 class Arrangement(NamedTuple):
     """Everything :func:`arrange_covers` computed, for showing and measuring."""
@@ -904,24 +544,20 @@ class Arrangement(NamedTuple):
 
     def mosaic(self, border=0):
         """The grid image (see :func:`make_mosaic`)."""
-        return make_mosaic(self.covers.images, self.placement.positions, self.rows, self.cols, border)
-
+        return make_mosaic(self.covers.images, self.placement.positions, self.rows, self.cols,
+                           border)
 
 def read_genres(names, catalogue=DATA_DIR / "covers.csv"):
-    """Genres of the bundled posters from ``data/covers.csv``, or None.
+    """The genre of each cover name, from a CSV with the columns ``file`` and ``genre``.
 
-    Returns None when any of ``names`` is not in the catalogue (for example
-    for your own covers), since there is no ground truth to compare with.
+    None if the catalogue is missing or lacks a name (your own covers, say).
     """
     catalogue = Path(catalogue)
     if not catalogue.exists():
         return None
     with open(catalogue, newline="", encoding="utf-8") as handle:
         genre_of = {row["file"]: row["genre"] for row in csv.DictReader(handle)}
-    if not all(name in genre_of for name in names):
-        return None
-    return [genre_of[name] for name in names]
-
+    return [genre_of[name] for name in names] if all(n in genre_of for n in names) else None
 
 def arrange_covers(covers=BUNDLED_COVERS, rows=None, cols=None, *, preset="default",
                    placement="assignment", seed=42, allow_drop=False, progress=None,
@@ -930,26 +566,12 @@ def arrange_covers(covers=BUNDLED_COVERS, rows=None, cols=None, *, preset="defau
 
     Parameters
     ----------
-    covers : str, Path or CoverSet
-        A folder of covers, or covers already loaded with :func:`load_covers`.
-    rows, cols : int, optional
-        Grid size; by default the smallest near-square grid that fits.
-    preset : {'default', 'original'}
-    placement : {'assignment', 'greedy'}
-    seed : int
-        Random seed of the map.
-    allow_drop : bool
-        Allow a grid with fewer cells than covers (see :func:`place_covers`).
-    progress : bool or callable, optional
-        Passed to :func:`train_som`.
-    features : CoverFeatures, optional
-        Reuse features already made from the same covers (saves time).
-    **settings
-        Overrides of the preset (see :func:`som_settings`).
-
-    Returns
-    -------
-    Arrangement
+    covers : a folder, or a CoverSet from :func:`load_covers`
+    rows, cols : int, optional; by default the smallest near-square grid that fits
+    preset, **settings : as for :func:`som_settings`
+    placement, allow_drop : as ``strategy`` and ``allow_drop`` of :func:`place_covers`
+    seed, progress : as ``random_seed`` and ``progress`` of :func:`train_som`
+    features : CoverFeatures of these covers, optional (saves time)
     """
     if not isinstance(covers, CoverSet):
         covers = load_covers(covers)
@@ -957,22 +579,20 @@ def arrange_covers(covers=BUNDLED_COVERS, rows=None, cols=None, *, preset="defau
         rows, cols = grid_shape_for(len(covers.names))
     elif rows is None or cols is None:
         raise ValueError("give both rows and cols, or neither")
-    rows, cols = _check_grid(rows, cols)
+    rows, cols = checks.grid(rows, cols)
     _check_placement(len(covers.names), rows, cols, placement, allow_drop)  # before training
     chosen = som_settings(preset, **settings)
     if features is None:
         features = make_features(covers.images)
-    trained = train_som(features.values, rows, cols, random_seed=seed, progress=progress, **chosen)
-    where = place_covers(trained.som.get_weights(), features.values, placement, allow_drop)
-    quality = quality_report(trained.som, features.values, where.positions,
-                             read_genres(covers.names))
+    elif len(features) != len(covers.names):
+        raise ValueError(f"features of {len(features)} covers given for {len(covers.names)} covers")
+    data = checks.features(features.values)  # the one check; the steps below trust it
+    trained = _train_som(data, rows, cols, chosen, seed, progress)
+    where = _place_covers(trained.som.get_weights(), data, placement, allow_drop)
+    quality = _quality_report(trained.som, data, where.positions, read_genres(covers.names))
     return Arrangement(covers, features, trained, where, rows, cols, chosen, quality)
 
 
-
 if __name__ == "__main__":
-    import sys
-
     from tutorial_kit.cli import main
-
-    sys.exit(main())
+    raise SystemExit(main())

@@ -5,24 +5,7 @@ from scipy.spatial.distance import pdist
 from sklearn.preprocessing import StandardScaler
 
 import helpers
-
-
-def random_covers(n, height, width, seed=0):
-    rng = np.random.default_rng(seed)
-    return rng.integers(0, 256, size=(n, height, width, 3), dtype=np.uint8)
-
-
-def structured_covers(n, height, width, seed=0):
-    """Covers that look alike (a shared gradient plus a little noise), with a
-    pixel that never changes and two identical covers: a harder case than
-    pure noise, since the covers span fewer directions."""
-    rng = np.random.default_rng(seed)
-    base = np.linspace(0, 200, height * width * 3).reshape(height, width, 3)
-    covers = base + rng.normal(0, 20, size=(n, height, width, 3)) * rng.uniform(0.2, 1, (n, 1, 1, 1))
-    covers = np.clip(np.rint(covers), 0, 255).astype(np.uint8)
-    covers[:, 0, 0, 0] = 77          # zero variance at one pixel position
-    covers[-1] = covers[0]           # a duplicate cover
-    return covers
+from conftest import random_covers, structured_covers
 
 
 def standardised(images):

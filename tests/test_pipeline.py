@@ -5,9 +5,9 @@ import csv
 import matplotlib
 import numpy as np
 import pytest
-from PIL import Image
 
 import helpers
+from conftest import write_plain_covers
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -18,19 +18,7 @@ QUICK = dict(iterations=300)
 @pytest.fixture(scope="module")
 def folder(tmp_path_factory):
     """11 small covers (not a square count) in two sizes."""
-    folder = tmp_path_factory.mktemp("covers")
-    rng = np.random.default_rng(3)
-    for i in range(11):
-        size = (20, 30) if i % 3 else (40, 60)
-        colour = tuple(int(v) for v in rng.integers(0, 256, 3))
-        Image.new("RGB", size, colour).save(folder / f"c{i:02d}.png")
-    return folder
-
-
-@pytest.fixture(autouse=True)
-def close_figures():
-    yield
-    plt.close("all")
+    return write_plain_covers(tmp_path_factory.mktemp("covers"), 11)
 
 
 # -- arrange_covers -----------------------------------------------------------
@@ -64,7 +52,7 @@ def test_arrange_covers_reuses_given_features(folder, monkeypatch):
 
 
 def test_arrange_covers_refuses_a_small_grid_before_training(folder, monkeypatch):
-    monkeypatch.setattr(helpers, "train_som", lambda *a, **k: pytest.fail("trained anyway"))
+    monkeypatch.setattr(helpers, "_train_som", lambda *a, **k: pytest.fail("trained anyway"))
     with pytest.raises(ValueError, match="11 covers do not fit on a 3x3 grid.*at least 3x4"):
         helpers.arrange_covers(folder, 3, 3)
 
@@ -80,6 +68,7 @@ def test_arrange_covers_with_dropping_allowed(folder):
     assert (result.placement.positions[result.placement.dropped] == -1).all()
 
 
+@pytest.mark.slow  # makes the features of all 100 posters
 def test_arrange_covers_reports_genres_for_the_bundled_posters():
     result = helpers.arrange_covers(iterations=300)
     share, expected = result.quality["same_genre"], result.quality["same_genre_random"]
@@ -152,3 +141,49 @@ def test_show_covers_checks_its_arguments():
 def test_decay_schedule_needs_a_whole_number_of_iterations(iterations):
     with pytest.raises(ValueError, match="iterations must be a whole number"):
         helpers.decay_schedule("linear_decay_to_zero", 1, iterations)
+
+
+# -- checked once, at the boundary ---------------------------------------------
+
+def test_arrange_covers_checks_the_features_once(folder, monkeypatch):
+    covers = helpers.load_covers(folder)
+    features = helpers.make_features(covers.images)
+    calls = []
+    check = helpers.checks.features
+    monkeypatch.setattr(helpers.checks, "features", lambda data: calls.append(1) or check(data))
+    result = helpers.arrange_covers(covers, features=features, **QUICK)
+    assert len(calls) == 1
+    # ... while each public step, called on its own, checks its own input
+    helpers.quality_report(result.trained.som, features.values, result.placement.positions)
+    assert len(calls) == 2
+
+
+def test_arrange_covers_refuses_features_of_other_covers(folder):
+    covers = helpers.load_covers(folder)
+    features = helpers.make_features(covers.images[:5])
+    with pytest.raises(ValueError, match="features of 5 covers given for 11 covers"):
+        helpers.arrange_covers(covers, features=features, **QUICK)
+
+
+def test_helpers_is_small_and_each_section_uses_only_earlier_ones():
+    """The teaching module stays readable: at most 600 lines, its seven sections in
+    notebook order, and nothing in one section uses what a later section defines."""
+    import ast
+    import re
+
+    source = open(helpers.__file__, encoding="utf-8").read()
+    assert len(source.splitlines()) <= 600
+    starts = [(source[:m.start()].count("\n") + 1, int(m.group(1)))
+              for m in re.finditer(r"^# (\d)\. \w", source, flags=re.MULTILINE)]
+    assert [number for _, number in starts] == [1, 2, 3, 4, 5, 6, 7]
+
+    def section(line):
+        return max([number for start, number in starts if start <= line], default=0)
+
+    tree = ast.parse(source)
+    defined = {node.name: section(node.lineno) for node in tree.body
+               if isinstance(node, (ast.FunctionDef, ast.ClassDef))}
+    uses_later = [(node.name, name.id) for node in tree.body if hasattr(node, "name")
+                  for name in ast.walk(node)
+                  if isinstance(name, ast.Name) and defined.get(name.id, 0) > section(node.lineno)]
+    assert uses_later == []

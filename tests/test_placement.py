@@ -145,16 +145,14 @@ def test_unknown_strategy():
 
 
 def test_bad_features_are_rejected():
-    with pytest.raises(ValueError, match="NaN or infinite"):
+    with pytest.raises(ValueError, match="contains NaN"):
         helpers.place_covers(np.zeros((2, 2, 1)), np.array([[0.0], [np.nan]]))
 
 
 @pytest.mark.parametrize("strategy", helpers.PLACEMENTS)
 def test_more_covers_than_cells_names_the_smallest_grid(strategy):
     rng = np.random.default_rng(0)
-    fit_rows, fit_cols = helpers.grid_shape_for(10)
-    assert fit_rows * fit_cols >= 10 > 9
-    with pytest.raises(ValueError, match=f"use at least {fit_rows}x{fit_cols}") as error:
+    with pytest.raises(ValueError, match="use at least 3x4") as error:  # the smallest grid for 10
         helpers.place_covers(rng.normal(size=(3, 3, 2)), rng.normal(size=(10, 2)), strategy)
     assert "10 covers" in str(error.value) and "3x3" in str(error.value)
 

@@ -86,10 +86,20 @@ def test_a_students_random_layout_is_not_sorted_by_genre(genres, seed):
         assert same.mean() < 0.25, f"seed {seed}: {same.mean():.0%} of neighbours share a genre"
 
 
-def test_no_temporary_files_left_behind():
-    candidates = list(COVERS.iterdir()) + list(DATA.iterdir())
-    leftovers = [p.name for p in candidates if p.name.endswith(".tmp")]
-    assert leftovers == []
+def test_a_failed_write_leaves_the_old_file_and_no_temporary_file(gen, tmp_path, monkeypatch):
+    """The generator writes each poster to a hidden temporary file and renames it;
+    when the rename fails, the old poster stays and the temporary file is removed."""
+    name = gen.catalogue(100, 42)[0]["file"]
+    (tmp_path / name).write_bytes(b"old poster")
+
+    def fail(source, target):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(gen.os, "replace", fail)
+    with pytest.raises(OSError, match="disk full"):
+        gen.make_covers(tmp_path, indices=[0])
+    assert [p.name for p in tmp_path.iterdir()] == [name]
+    assert (tmp_path / name).read_bytes() == b"old poster"
 
 
 def test_sizes():
@@ -136,6 +146,7 @@ def _decoded(path: Path) -> np.ndarray:
     return np.asarray(Image.open(path), np.int16)
 
 
+@pytest.mark.slow  # renders posters
 def test_same_seed_same_pixels_other_seed_other_pixels(gen, tmp_path):
     some = [0, 1, 2]
     a = gen.make_covers(tmp_path / "a", seed=42, indices=some)
@@ -149,6 +160,7 @@ def test_same_seed_same_pixels_other_seed_other_pixels(gen, tmp_path):
     assert [p.name for p in (tmp_path / "a").iterdir() if p.suffix != ".jpg"] == []
 
 
+@pytest.mark.slow  # renders posters
 def test_committed_posters_match_a_fresh_render(gen, rows):
     """One poster per genre, re-rendered with the default seed, JPEG-encoded the
     same way, decodes to (nearly) the committed pixels. The tolerance allows

@@ -25,12 +25,6 @@ def covers():
     return images
 
 
-@pytest.fixture(autouse=True)
-def close_figures():
-    yield
-    plt.close("all")
-
-
 def cell(mosaic, r, c, border=0):
     top, left = r * (H + border), c * (W + border)
     return mosaic[top:top + H, left:left + W]
@@ -77,6 +71,12 @@ def test_mosaic_does_not_change_its_inputs(covers):
 def test_mosaic_length_mismatch(covers):
     with pytest.raises(ValueError, match="3 images but 2 positions"):
         helpers.make_mosaic(covers, [(0, 0), (0, 1)], 2, 2)
+
+
+@pytest.mark.parametrize("border", [-1, -5, 1.5, float("nan")])
+def test_mosaic_border_must_be_a_whole_number_of_pixels(covers, border):
+    with pytest.raises(ValueError, match=f"border must be a whole number >= 0, got {border}"):
+        helpers.make_mosaic(covers, [(0, 0), (0, 1), (1, 0)], 2, 2, border=border)
 
 
 @pytest.mark.parametrize("rows, cols", [(0, 2), (2, 0)])
