@@ -28,9 +28,9 @@ def column_stats(pixels):
     -------
     mean, scale : ndarray of shape (n_pixels,), float64
         ``scale`` is 1 where a column does not vary (StandardScaler's rule).
-    varying : int
-        How many columns vary: the total variance of the standardised pixels
-        is ``n_covers * varying``.
+    varying : ndarray of bool
+        The columns that vary: the total variance of the standardised pixels
+        is ``n_covers * varying.sum()``.
     """
     mean = np.empty(pixels.shape[1])
     scale = np.empty(pixels.shape[1])
@@ -42,7 +42,7 @@ def column_stats(pixels):
         scale[start:start + CHUNK_PIXELS] = np.sqrt((block * block).mean(axis=0, dtype=np.float64))
     varying = scale > 1e-6 * max(1.0, float(np.abs(mean).max(initial=0)))
     scale[~varying] = 1.0
-    return mean, scale, int(varying.sum())
+    return mean, scale, varying
 
 
 def standardised_chunks(pixels, mean, scale, rows=slice(None)):
@@ -103,9 +103,52 @@ def sampled_components(pixels, mean, scale, n_components, sample_size=500):
     return values, vt @ mix.T.astype(np.float64), sample
 
 
+def big_folder_features(pixels, n_components, sample_size=500):
+    """What ``helpers.make_features`` keeps for a big folder, without the N x N Gram matrix.
+
+    Returns
+    -------
+    values : ndarray of shape (n_covers, k), k <= n_components
+    scaler : sklearn.preprocessing.StandardScaler, fitted (as in the 2019 post)
+    coefficients : ndarray of shape (k, n_covers)
+        Feature vector ``v`` stands for the standardised pixels ``v @ coefficients @ X``.
+    variance_kept : float
+        Share of the standardised pixels' total variance that ``values`` holds.
+    """
+    from sklearn.preprocessing import StandardScaler
+
+    mean, scale, varying = column_stats(pixels)
+    if not varying.any():
+        raise ValueError(f"all {len(pixels)} covers are identical, pixel for pixel: "
+                         "there is nothing to arrange")
+    values, axes_mix, sample = sampled_components(pixels, mean, scale, n_components, sample_size)
+    coefficients = np.zeros((values.shape[1], len(pixels)))
+    coefficients[:, sample] = axes_mix
+    scaler = StandardScaler()
+    scaler.mean_, scaler.scale_, scaler.var_ = mean, scale, np.where(varying, scale ** 2, 0.0)
+    scaler.n_samples_seen_, scaler.n_features_in_ = len(pixels), pixels.shape[1]
+    variance_kept = float((values ** 2).sum() / (len(pixels) * varying.sum()))
+    return values, scaler, coefficients, min(variance_kept, 1.0)
+
+
 # --------------------------------------------------------------------------
 # The local sorting pass
 # --------------------------------------------------------------------------
+
+def swap_pass(data, positions, rows, cols, max_rounds=10):
+    """:func:`swap_neighbours` on feature rows and (row, col) positions; returns new positions."""
+    from scipy.spatial.distance import cdist
+
+    placed = (positions >= 0).all(axis=1)
+    index = np.flatnonzero(placed)
+    grid = np.full((rows, cols), -1)
+    grid[positions[placed, 0], positions[placed, 1]] = np.arange(len(index))
+    grid, _ = swap_neighbours(cdist(data[placed], data[placed]), grid, max_rounds)
+    new = positions.copy()
+    r, c = np.nonzero(grid >= 0)
+    new[index[grid[r, c]]] = np.column_stack([r, c])
+    return new
+
 
 _NEIGHBOURS = ((-1, 0), (1, 0), (0, -1), (0, 1))
 _SWAPS = ((0, 1), (1, 0), (1, 1), (1, -1))  # right, down and both diagonals
