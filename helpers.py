@@ -162,7 +162,7 @@ def make_features(images):
         raise ValueError(f"need at least 2 covers to compare, got {len(images)}")
     pixels = images.reshape(len(images), -1)
     if len(pixels) > EXACT_UP_TO:  # the N x N Gram matrix would take N^2 x D steps
-        return CoverFeatures(*fast.big_folder_features(pixels, MAX_COMPONENTS), images)
+        return CoverFeatures(images=images, **fast.big_folder_features(pixels, MAX_COMPONENTS))
     scaler = StandardScaler()
     for start in range(0, len(pixels), 64):
         scaler.partial_fit(pixels[start:start + 64].astype(np.float32))

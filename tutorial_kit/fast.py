@@ -108,6 +108,7 @@ def big_folder_features(pixels, n_components, sample_size=500):
 
     Returns
     -------
+    dict, the keyword arguments of ``helpers.CoverFeatures`` but ``images``:
     values : ndarray of shape (n_covers, k), k <= n_components
     scaler : sklearn.preprocessing.StandardScaler, fitted (as in the 2019 post)
     coefficients : ndarray of shape (k, n_covers)
@@ -128,7 +129,8 @@ def big_folder_features(pixels, n_components, sample_size=500):
     scaler.mean_, scaler.scale_, scaler.var_ = mean, scale, np.where(varying, scale ** 2, 0.0)
     scaler.n_samples_seen_, scaler.n_features_in_ = len(pixels), pixels.shape[1]
     variance_kept = float((values ** 2).sum() / (len(pixels) * varying.sum()))
-    return values, scaler, coefficients, min(variance_kept, 1.0)
+    return dict(values=values, scaler=scaler, coefficients=coefficients,
+                variance_kept=min(variance_kept, 1.0))
 
 
 # --------------------------------------------------------------------------
