@@ -163,12 +163,41 @@ def compare_components(folder, seeds):
 def cached(name, compute):
     """Results of slow comparisons, kept in benchmarks/work/ (delete to recompute)."""
     path = WORK / f"{name}.json"
+    while not path.exists() and path.with_suffix(".running").exists():
+        time.sleep(10)  # another process is computing it (see the README's notes)
     if path.exists():
         return json.loads(path.read_text())
     value = compute()
     value["load_average"] = load_average()
     path.write_text(json.dumps(value))
     return value
+
+
+def varied_quality(seeds=(0, 1, 2)):
+    """DPQ16 without and with the local swaps, on the posters and the varied collections."""
+    sys.path.insert(0, str(REPO))
+    import helpers
+
+    table = {}
+    for name, folder in (("bundled posters (data/covers)", REPO / "data" / "covers"),
+                         ("varied_tune", WORK / "varied_tune"), ("varied_check", WORK / "varied_check")):
+        covers = helpers.load_covers(folder)
+        features = helpers.make_features(covers.images)
+        table[name] = {
+            label: [helpers.arrange_covers(covers, features=features, seed=s, polish=polish).quality["dpq16"]
+                    for s in seeds]
+            for label, polish in (("assignment", False), ("assignment + local swaps", True))}
+    return {"seeds": list(seeds), "table": table}
+
+
+def varied_quality_lines(result):
+    lines = ["| covers (100 each) | " + " | ".join(f"DPQ16 {label}, seeds {result['seeds']}: mean (each)"
+                                                 for label in next(iter(result["table"].values())))
+             + " |", "|---|---:|---:|"]
+    for name, row in result["table"].items():
+        cells = [f"{np.mean(v):.3f} ({', '.join(f'{x:.3f}' for x in v)})" for v in row.values()]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return lines
 
 
 # --------------------------------------------------------------------------
