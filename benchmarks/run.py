@@ -412,7 +412,8 @@ def run_quality(args):
     import scaling
 
     report = "\n".join(scaling.varied_quality_lines(
-        scaling.cached("varied_quality_seeds_0_1_2", scaling.varied_quality)))
+        scaling.cached("varied_quality_seeds_0_1_2", scaling.varied_quality)) + [""]
+        + scaling.colour_lines(scaling.cached("colour1024_files", scaling.colour_files)))
     print(report)
     if args.write:
         write_section(report, "<!-- quality -->", "<!-- /quality -->")

@@ -190,6 +190,34 @@ def varied_quality(seeds=(0, 1, 2)):
     return {"seeds": list(seeds), "table": table}
 
 
+def colour_files(seeds=(42, 0, 1, 2)):
+    """Colour-1024 given as 1,024 PNG tiles: the command line's time, DPQ16 over seeds."""
+    sys.path.insert(0, str(REPO))
+    import helpers
+    import make_folders
+
+    folder = make_folders.make_colour1024(WORK)
+    load = load_average()
+    seconds, peak, line = run_cli(REPO, folder, WORK / "colour.png")
+    covers = helpers.load_covers(folder)
+    features = helpers.make_features(covers.images)
+    colours = make_folders.colour1024_values()
+    scores = {str(s): helpers.dpq(colours, helpers.arrange_covers(covers, features=features, seed=s).placement.positions)
+              for s in seeds}
+    return {"seconds": seconds, "peak_mb": peak, "line": line, "load": load, "scores": scores,
+            "components": int(features.values.shape[1]), "variance_kept": features.variance_kept}
+
+
+def colour_lines(result):
+    scores = result["scores"]
+    others = [v for k, v in scores.items() if k != "42"]
+    return [f"Colour-1024 as 1,024 PNG tiles of 8x8 px, `python helpers.py benchmarks/work/colour1024`: "
+            f"{result['seconds']:.1f} s with interpreter start-up (load {result['load']:.1f}), peak "
+            f"{result['peak_mb']:.0f} MB; {result['components']} components kept ({result['variance_kept']:.0%} of "
+            f"the variance: the other 189 pixel columns only repeat them). DPQ16 on the colours: seed 42 "
+            f"{scores['42']:.3f}; seeds 0-2 mean {np.mean(others):.3f} ({', '.join(f'{v:.3f}' for v in others)})."]
+
+
 def varied_quality_lines(result):
     lines = ["| covers (100 each) | " + " | ".join(f"DPQ16 {label}, seeds {result['seeds']}: mean (each)"
                                                  for label in next(iter(result["table"].values())))
