@@ -214,7 +214,7 @@ def colour_lines(result):
     return [f"Colour-1024 as 1,024 PNG tiles of 8x8 px, `python helpers.py benchmarks/work/colour1024`: "
             f"{result['seconds']:.1f} s with interpreter start-up (load {result['load']:.1f}), peak "
             f"{result['peak_mb']:.0f} MB; {result['components']} components kept ({result['variance_kept']:.0%} of "
-            f"the variance: the other 189 pixel columns only repeat them). DPQ16 on the colours: seed 42 "
+            f"the variance: its 192 pixel columns only repeat each tile's 3 colour values). DPQ16 on the colours: seed 42 "
             f"{scores['42']:.3f}; seeds 0-2 mean {np.mean(others):.3f} ({', '.join(f'{v:.3f}' for v in others)})."]
 
 

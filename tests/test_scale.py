@@ -116,11 +116,14 @@ def test_swaps_leave_a_sorted_line_alone():
 
 
 def test_polish_false_is_the_plain_assignment():
-    covers = helpers.load_covers(helpers.BUNDLED_COVERS)
-    features = helpers.make_features(covers.images)
+    images = structured_covers(30, 8, 6, seed=8)
+    covers = helpers.CoverSet(images, [f"c{i}.png" for i in range(30)], [])
+    features = helpers.make_features(images)
     plain = helpers.arrange_covers(covers, features=features, seed=1, polish=False, iterations=500)
     direct = helpers.place_covers(plain.trained.som.get_weights(), features.values)
     np.testing.assert_array_equal(plain.placement.positions, direct.positions)
+    polished = helpers.arrange_covers(covers, features=features, seed=1, iterations=500)
+    assert not np.array_equal(polished.placement.positions, direct.positions)  # swaps did happen
 
 
 @pytest.mark.slow
@@ -142,11 +145,11 @@ def test_big_maps_get_twenty_iterations_per_neuron():
     features = helpers.make_features(images)
     small = helpers.arrange_covers(covers, features=features)
     assert small.settings["iterations"] == helpers.PRESETS["default"]["iterations"]
-    big = helpers.arrange_covers(covers, 16, 20, features=features)
-    assert big.settings["iterations"] == 20 * 16 * 20
-    chosen = helpers.arrange_covers(covers, 16, 20, features=features, iterations=700)
+    big = helpers.arrange_covers(covers, 16, 16, features=features)
+    assert big.settings["iterations"] == 20 * 16 * 16
+    chosen = helpers.arrange_covers(covers, 16, 16, features=features, iterations=700)
     assert chosen.settings["iterations"] == 700
-    original = helpers.arrange_covers(covers, 16, 20, features=features, preset="original",
+    original = helpers.arrange_covers(covers, 16, 16, features=features, preset="original",
                                       placement="greedy")
     assert original.settings["iterations"] == helpers.PRESETS["original"]["iterations"]
 
