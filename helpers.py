@@ -579,8 +579,8 @@ def arrange_covers(covers=BUNDLED_COVERS, rows=None, cols=None, *, preset="defau
     rows, cols = checks.grid(rows, cols)
     _check_placement(len(covers.names), rows, cols, placement, allow_drop)  # before training
     chosen = som_settings(preset, **settings)
-    if preset == "default" and settings.get("iterations") is None:  # big maps: 20 steps per
-        chosen["iterations"] = max(chosen["iterations"], 20 * rows * cols)  # neuron at least
+    if preset == "default" and settings.get("iterations") is None:  # bigger maps: 20 steps
+        chosen["iterations"] = max(chosen["iterations"], min(20 * rows * cols, 20480))  # a neuron
     if features is None:
         features = make_features(covers.images)
     elif len(features) != len(covers.names):

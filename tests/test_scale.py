@@ -155,6 +155,14 @@ def test_big_maps_get_twenty_iterations_per_neuron():
 
 
 @pytest.mark.slow
+def test_maps_beyond_32x32_get_20480_iterations():
+    images = structured_covers(12, 6, 5, seed=6)
+    covers = helpers.CoverSet(images, [f"c{i}.png" for i in range(12)], [])
+    huge = helpers.arrange_covers(covers, 40, 40)
+    assert huge.settings["iterations"] == 20 * 32 * 32
+
+
+@pytest.mark.slow
 def test_three_thousand_covers_each_placed_once():
     images = structured_covers(3000, 8, 6, seed=7)
     images[-1] = images[-2]  # structured_covers' duplicate is the first and last; keep it simple
