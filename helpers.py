@@ -17,7 +17,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from tutorial_kit import checks
+from tutorial_kit import checks, fast
 from tutorial_kit import images as _images
 from tutorial_kit.figures import show_covers, show_mosaic  # noqa: F401  (re-exported)
 from tutorial_kit.files import save_png  # noqa: F401  (re-exported)
@@ -25,7 +25,6 @@ from tutorial_kit.progress import progress_reporter
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 BUNDLED_COVERS = DATA_DIR / "covers"
-
 
 # ---------------------------------------------------------------------------
 # 1. Loading covers
@@ -95,7 +94,6 @@ def load_covers(folder, size=None, max_side=_images.MAX_SIDE) -> CoverSet:
     """
     return CoverSet(*_images.read_folder(folder, size, max_side))
 
-
 # ---------------------------------------------------------------------------
 # 2. Features
 # ---------------------------------------------------------------------------
@@ -105,6 +103,7 @@ def load_covers(folder, size=None, max_side=_images.MAX_SIDE) -> CoverSet:
 # find the axes from the N x N Gram matrix, never a D x D covariance (190 GB).
 
 _CHUNK_PIXELS = 16384  # pixel columns at a time: never a float copy of all the covers
+EXACT_UP_TO, MAX_COMPONENTS = 200, 50  # a bigger folder keeps its main axes (tutorial_kit/fast.py)
 
 def squared_distances(a, b):
     """All squared distances between the rows of ``a`` and ``b``, by scipy's ``cdist``."""
@@ -115,12 +114,12 @@ class CoverFeatures:
     """The covers on their principal axes, as made by :func:`make_features`.
 
     ``values`` (n_covers, n_components) holds one row per cover, as far apart as
-    the standardised pixels; ``scaler`` is the 2019 post's fitted StandardScaler.
+    the standardised pixels (``variance_kept``: 1 if exactly, else the share of
+    variance they hold); ``scaler`` is the 2019 post's fitted StandardScaler.
     """
-
-    def __init__(self, values, scaler, coefficients, images):
+    def __init__(self, values, scaler, coefficients, images, variance_kept=1.0):
         self.values, self.scaler, self.image_shape = values, scaler, images.shape[1:]
-        self._coefficients, self._images = coefficients, images
+        self._coefficients, self._images, self.variance_kept = coefficients, images, variance_kept
 
     def __len__(self):
         return len(self.values)
@@ -151,7 +150,7 @@ def make_features(images):
     Returns
     -------
     CoverFeatures
-        ``values`` has one row per cover and at most n_covers - 1 columns.
+        One row per cover, at most n_covers - 1 columns (``MAX_COMPONENTS`` past ``EXACT_UP_TO``).
     """
     from sklearn.preprocessing import StandardScaler
     from sklearn.utils.extmath import svd_flip
@@ -162,6 +161,8 @@ def make_features(images):
     if len(images) < 2:
         raise ValueError(f"need at least 2 covers to compare, got {len(images)}")
     pixels = images.reshape(len(images), -1)
+    if len(pixels) > EXACT_UP_TO:  # the N x N Gram matrix would take N^2 x D steps
+        return CoverFeatures(images=images, **fast.big_folder_features(pixels, MAX_COMPONENTS))
     scaler = StandardScaler()
     for start in range(0, len(pixels), 64):
         scaler.partial_fit(pixels[start:start + 64].astype(np.float32))
@@ -184,7 +185,6 @@ def make_features(images):
     # (as scikit-learn's PCA does), so every machine learns the same map.
     u, coefficients = svd_flip(u, (u / np.sqrt(lam)).T)
     return CoverFeatures(u * np.sqrt(lam), scaler, coefficients, images)  # F = U sqrt(lam)
-
 
 # ---------------------------------------------------------------------------
 # 3. Training
@@ -313,13 +313,12 @@ def decay_schedule(name, start, iterations):
     decay = getattr(MiniSom(1, 1, 1), "_" + name)  # MiniSom's method for that option
     return np.asarray(decay(start, np.arange(iterations + 1), iterations), dtype=np.float64)
 
-
 # ---------------------------------------------------------------------------
 # 4. Placement
 # ---------------------------------------------------------------------------
-# Several covers can win one neuron while others win none. The 2019 post keeps
-# each neuron's first cover and pours the rest into the empty cells; optimal
-# assignment gives each cover its own cell at the least total distance.
+# Several covers can win one neuron, others none. The 2019 post keeps each neuron's first cover
+# and pours the rest into the empty cells; optimal assignment gives each its own cell at the least
+# total distance. Then, like LAS (Barthel et al., 2023), swapping nearby covers polishes it.
 
 PLACEMENTS = ("assignment", "greedy")
 
@@ -390,7 +389,6 @@ def _place_covers(weights, data, strategy, allow_drop):
     positions, placed = np.full((len(data), 2), -1), cell_of >= 0
     positions[placed] = np.column_stack(np.unravel_index(cell_of[placed], (rows, cols)))
     return Placement(positions, np.flatnonzero(~placed).tolist())
-
 
 # ---------------------------------------------------------------------------
 # 5. Quality
@@ -499,9 +497,8 @@ def format_quality(report):
     """One printable line of a :func:`quality_report`: ``"QE 195.959, TE 0.000, ..."``."""
     names = {"quantization_error": "QE", "topographic_error": "TE", "dpq16": "DPQ16",
              "neighbour_ratio": "neighbour/all distance", "same_genre": "same-genre neighbours",
-             "same_genre_random": "random"}
+             "same_genre_random": "random", "variance_kept": "variance kept by the features"}
     return ", ".join(f"{names[k]} {v:.3f}" for k, v in report.items())
-
 
 # ---------------------------------------------------------------------------
 # 6. Rendering
@@ -525,7 +522,6 @@ def make_mosaic(images, positions, rows, cols, border=0, background=255):
     for image, (r, c) in zip(images[placed], positions[placed]):
         mosaic[r * h:(r + 1) * h - border, c * w:(c + 1) * w - border] = image
     return mosaic
-
 
 # ---------------------------------------------------------------------------
 # 7. Pipeline
@@ -561,7 +557,7 @@ def read_genres(names, catalogue=DATA_DIR / "covers.csv"):
 
 def arrange_covers(covers=BUNDLED_COVERS, rows=None, cols=None, *, preset="default",
                    placement="assignment", seed=42, allow_drop=False, progress=None,
-                   features=None, **settings):
+                   features=None, polish=True, **settings):
     """The whole pipeline: covers in, arranged grid and its quality out.
 
     Parameters
@@ -572,6 +568,7 @@ def arrange_covers(covers=BUNDLED_COVERS, rows=None, cols=None, *, preset="defau
     placement, allow_drop : as ``strategy`` and ``allow_drop`` of :func:`place_covers`
     seed, progress : as ``random_seed`` and ``progress`` of :func:`train_som`
     features : CoverFeatures of these covers, optional (saves time)
+    polish : bool, swap nearby covers after an assignment (see section 4; default True)
     """
     if not isinstance(covers, CoverSet):
         covers = load_covers(covers)
@@ -582,6 +579,8 @@ def arrange_covers(covers=BUNDLED_COVERS, rows=None, cols=None, *, preset="defau
     rows, cols = checks.grid(rows, cols)
     _check_placement(len(covers.names), rows, cols, placement, allow_drop)  # before training
     chosen = som_settings(preset, **settings)
+    if preset == "default" and settings.get("iterations") is None:  # bigger maps: 20 steps
+        chosen["iterations"] = max(chosen["iterations"], min(20 * rows * cols, 20480))  # a neuron
     if features is None:
         features = make_features(covers.images)
     elif len(features) != len(covers.names):
@@ -589,9 +588,12 @@ def arrange_covers(covers=BUNDLED_COVERS, rows=None, cols=None, *, preset="defau
     data = checks.features(features.values)  # the one check; the steps below trust it
     trained = _train_som(data, rows, cols, chosen, seed, progress)
     where = _place_covers(trained.som.get_weights(), data, placement, allow_drop)
+    if polish and placement == "assignment":
+        where = where._replace(positions=fast.swap_pass(data, where.positions, rows, cols))
     quality = _quality_report(trained.som, data, where.positions, read_genres(covers.names))
+    if features.variance_kept < 1:  # a big folder: say what its reduced features hold
+        quality["variance_kept"] = features.variance_kept
     return Arrangement(covers, features, trained, where, rows, cols, chosen, quality)
-
 
 if __name__ == "__main__":
     from tutorial_kit.cli import main

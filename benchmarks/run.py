@@ -36,6 +36,7 @@ import numpy as np
 os.environ.setdefault("MPLBACKEND", "Agg")
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "benchmarks"))
 import helpers  # noqa: E402
 from tutorial_kit.explorer import build_explorer  # noqa: E402
 
@@ -220,7 +221,15 @@ def main(argv=None):
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--many", type=int, default=1000, help="covers for the memory test (default 1000)")
     parser.add_argument("--write", action="store_true", help="write the report into benchmarks/README.md")
+    parser.add_argument("--scale", action="store_true",
+                        help="only the scaling table, 100 to 3,000 covers (benchmarks/scaling.py)")
+    parser.add_argument("--quality", action="store_true",
+                        help="only DPQ16 with and without local swaps on the posters and varied collections")
     args = parser.parse_args(argv)
+    if args.scale:
+        return run_scaling(args)
+    if args.quality:
+        return run_quality(args)
     with tempfile.TemporaryDirectory(prefix="som-bench-") as work:
         return run(args, Path(work))
 
@@ -363,6 +372,51 @@ def run(args, work):
         head, rest = text.split(start, 1)
         tail = rest.split(end, 1)[1]
         readme.write_text(f"{head}{start}\n{report}\n{end}{tail}", encoding="utf-8")
+    return 0
+
+
+def write_section(text, start, end):
+    """Replace what lies between the markers ``start`` and ``end`` in benchmarks/README.md."""
+    readme = REPO / "benchmarks" / "README.md"
+    content = readme.read_text(encoding="utf-8")
+    if start not in content or end not in content:
+        raise SystemExit(f"{readme} lacks the {start} ... {end} markers to write between")
+    head, rest = content.split(start, 1)
+    readme.write_text(f"{head}{start}\n{text}\n{end}{rest.split(end, 1)[1]}", encoding="utf-8")
+
+
+def run_scaling(args):
+    """The scaling table (benchmarks/scaling.py), with the explorer at 100 and 300 covers."""
+    import scaling
+
+    log = lambda text: print(text, file=sys.stderr, flush=True)  # noqa: E731
+    lines = [f"Machine: {machine()}.", ""]
+    lines += scaling.scaling_report(log=log)
+    lines += ["", "### The explorer at 100 and 300 covers", ""]
+    for n, folder in scaling.folders()[:2]:
+        log(f"explorer: {n} covers ...")
+        load = os.getloadavg()[0]
+        times = explorer_update_seconds(build_explorer(str(folder)))
+        lines.append(f"- {n} covers: one update (sigma moved: re-train, place, polish, draw) median "
+                     f"{np.median(times):.2f} s, max {max(times):.2f} s over {len(times)} updates "
+                     f"(load {load:.1f}).")
+    report = "\n".join(lines)
+    print(report)
+    if args.write:
+        write_section(report, "<!-- scaling -->", "<!-- /scaling -->")
+    return 0
+
+
+def run_quality(args):
+    """DPQ16 without and with the local swaps (benchmarks/scaling.py), seeds 0-2."""
+    import scaling
+
+    report = "\n".join(scaling.varied_quality_lines(
+        scaling.cached("varied_quality_seeds_0_1_2", scaling.varied_quality)) + [""]
+        + scaling.colour_lines(scaling.cached("colour1024_files", scaling.colour_files)))
+    print(report)
+    if args.write:
+        write_section(report, "<!-- quality -->", "<!-- /quality -->")
     return 0
 
 

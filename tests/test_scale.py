@@ -1,0 +1,176 @@
+"""Big folders: reduced features, the local swap pass, scaled training, 3,000 covers."""
+import numpy as np
+import pytest
+from scipy.spatial.distance import cdist, pdist
+from sklearn.preprocessing import StandardScaler
+
+import helpers
+from conftest import structured_covers
+from tutorial_kit import fast
+
+
+def standardised(images):
+    return StandardScaler().fit_transform(images.reshape(len(images), -1).astype(np.float64))
+
+
+def colour_tiles(n, seed=0, size=4):
+    """``n`` covers of one flat random colour each (like Colour-1024's tiles)."""
+    colours = np.random.default_rng(seed).integers(0, 256, (n, 1, 1, 3), dtype=np.uint8)
+    return np.ascontiguousarray(np.broadcast_to(colours, (n, size, size, 3)))
+
+
+@pytest.fixture
+def small_exact_limit(monkeypatch):
+    """Make folders of more than 20 covers take the big-folder path."""
+    monkeypatch.setattr(helpers, "EXACT_UP_TO", 20)
+    monkeypatch.setattr(helpers, "MAX_COMPONENTS", 5)
+
+
+def test_reduced_features_keep_the_stated_variance(small_exact_limit):
+    images = structured_covers(60, 12, 10, seed=1)
+    features = helpers.make_features(images)
+    x = standardised(images)
+    assert features.values.shape == (60, 5)
+    stated = features.variance_kept
+    assert 0 < stated < 1
+    # the kept share, measured on the standardised pixels themselves
+    assert stated == pytest.approx((features.values ** 2).sum() / (x ** 2).sum(), rel=1e-4)
+    # five axes keep at most what the five best (exact PCA) axes keep
+    best = np.sort(np.linalg.svd(x, compute_uv=False) ** 2)[::-1][:5].sum() / (x ** 2).sum()
+    assert stated <= best + 1e-6
+    assert stated >= 0.9 * best
+    # a projection never stretches a distance
+    assert (pdist(features.values) <= pdist(x) * (1 + 1e-4) + 1e-6).all()
+
+
+def test_reduced_features_scaler_and_inverse_transform(small_exact_limit):
+    images = structured_covers(40, 9, 7, seed=2)
+    features = helpers.make_features(images)
+    flat = images.reshape(40, -1).astype(np.float64)
+    np.testing.assert_allclose(features.scaler.mean_, flat.mean(axis=0), atol=1e-4)
+    reference = StandardScaler().fit(flat)
+    np.testing.assert_allclose(features.scaler.scale_, reference.scale_, rtol=1e-4)
+    # the zero vector is the mean cover
+    mean_image = features.inverse_transform(np.zeros(features.values.shape[1]))[0]
+    assert np.abs(mean_image - images.mean(axis=0)).max() <= 1
+
+
+def test_flat_colour_tiles_keep_only_the_three_real_axes():
+    # 48 pixel columns per tile, but only three colours vary: no noise axes survive
+    images = colour_tiles(helpers.EXACT_UP_TO + 40, seed=3)
+    features = helpers.make_features(images)
+    assert features.values.shape[1] == 3
+    assert features.variance_kept == pytest.approx(1.0, abs=1e-5)
+    expected = pdist(standardised(images))  # the distances of all 48 columns, kept exactly
+    np.testing.assert_allclose(pdist(features.values), expected, rtol=1e-4, atol=1e-4 * expected.max())
+
+
+def test_identical_big_folder_is_a_clear_error(small_exact_limit):
+    images = np.repeat(colour_tiles(1, seed=4), 30, axis=0)
+    with pytest.raises(ValueError, match="identical"):
+        helpers.make_features(images)
+
+
+def test_quality_line_says_how_much_variance_was_kept(small_exact_limit):
+    images = structured_covers(30, 8, 6, seed=5)
+    covers = helpers.CoverSet(images, [f"c{i}.png" for i in range(30)], [])
+    result = helpers.arrange_covers(covers, iterations=300)
+    assert result.quality["variance_kept"] == pytest.approx(result.features.variance_kept)
+    assert "variance kept by the features" in helpers.format_quality(result.quality)
+    exact = helpers.arrange_covers(helpers.CoverSet(images[:20], covers.names[:20], []), iterations=300)
+    assert "variance_kept" not in exact.quality
+
+
+# --- the local swap pass ------------------------------------------------------
+
+def random_grid(rng, n, rows, cols):
+    grid = np.full(rows * cols, -1)
+    grid[rng.permutation(rows * cols)[:n]] = np.arange(n)
+    return grid.reshape(rows, cols)
+
+
+@pytest.mark.parametrize("seed, n, rows, cols", [(0, 30, 5, 6), (1, 25, 6, 6), (2, 50, 7, 8), (3, 2, 1, 3)])
+def test_swaps_never_raise_the_neighbour_energy_and_keep_every_cover(seed, n, rows, cols):
+    rng = np.random.default_rng(seed)
+    data = rng.normal(size=(n, 4))
+    distances = cdist(data, data)
+    grid = random_grid(rng, n, rows, cols)
+    new, rounds = fast.swap_neighbours(distances, grid)
+    assert sorted(new[new >= 0]) == list(range(n))       # every cover once
+    assert (new >= 0).sum() == n
+    before, after = fast.neighbour_energy(distances, grid), fast.neighbour_energy(distances, new)
+    assert after <= before + 1e-9
+    if n > 2:
+        assert after < before                           # a random layout always has a helpful swap
+    assert 1 <= rounds <= 10
+    again, _ = fast.swap_neighbours(distances, new)      # converged: nothing left to swap
+    assert fast.neighbour_energy(distances, again) == pytest.approx(after)
+
+
+def test_swaps_leave_a_sorted_line_alone():
+    data = np.arange(6, dtype=float)[:, None]
+    grid = np.arange(6).reshape(1, 6)
+    new, rounds = fast.swap_neighbours(cdist(data, data), grid)
+    np.testing.assert_array_equal(new, grid)
+    assert rounds == 1
+
+
+def test_polish_false_is_the_plain_assignment():
+    images = structured_covers(30, 8, 6, seed=8)
+    covers = helpers.CoverSet(images, [f"c{i}.png" for i in range(30)], [])
+    features = helpers.make_features(images)
+    plain = helpers.arrange_covers(covers, features=features, seed=1, polish=False, iterations=500)
+    direct = helpers.place_covers(plain.trained.som.get_weights(), features.values)
+    np.testing.assert_array_equal(plain.placement.positions, direct.positions)
+    polished = helpers.arrange_covers(covers, features=features, seed=1, iterations=500)
+    assert not np.array_equal(polished.placement.positions, direct.positions)  # swaps did happen
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_local_swaps_do_not_lower_dpq_on_the_bundled_posters(seed):
+    covers = helpers.load_covers(helpers.BUNDLED_COVERS)
+    features = helpers.make_features(covers.images)
+    plain = helpers.arrange_covers(covers, features=features, seed=seed, polish=False)
+    polished = helpers.arrange_covers(covers, features=features, seed=seed)
+    assert polished.quality["dpq16"] >= plain.quality["dpq16"]
+    assert sorted(map(tuple, polished.placement.positions)) == sorted(map(tuple, plain.placement.positions))
+
+
+# --- training length ------------------------------------------------------------
+
+def test_big_maps_get_twenty_iterations_per_neuron():
+    images = structured_covers(12, 6, 5, seed=6)
+    covers = helpers.CoverSet(images, [f"c{i}.png" for i in range(12)], [])
+    features = helpers.make_features(images)
+    small = helpers.arrange_covers(covers, features=features)
+    assert small.settings["iterations"] == helpers.PRESETS["default"]["iterations"]
+    big = helpers.arrange_covers(covers, 16, 16, features=features)
+    assert big.settings["iterations"] == 20 * 16 * 16
+    chosen = helpers.arrange_covers(covers, 16, 16, features=features, iterations=700)
+    assert chosen.settings["iterations"] == 700
+    original = helpers.arrange_covers(covers, 16, 16, features=features, preset="original",
+                                      placement="greedy")
+    assert original.settings["iterations"] == helpers.PRESETS["original"]["iterations"]
+
+
+@pytest.mark.slow
+def test_maps_beyond_32x32_get_20480_iterations():
+    images = structured_covers(12, 6, 5, seed=6)
+    covers = helpers.CoverSet(images, [f"c{i}.png" for i in range(12)], [])
+    huge = helpers.arrange_covers(covers, 40, 40)
+    assert huge.settings["iterations"] == 20 * 32 * 32
+
+
+@pytest.mark.slow
+def test_three_thousand_covers_each_placed_once():
+    images = structured_covers(3000, 8, 6, seed=7)
+    images[-1] = images[-2]  # structured_covers' duplicate is the first and last; keep it simple
+    covers = helpers.CoverSet(images, [f"c{i:04d}.png" for i in range(3000)], [])
+    result = helpers.arrange_covers(covers, iterations=3000)
+    assert (result.rows, result.cols) == (55, 55)
+    positions = result.placement.positions
+    assert (positions >= 0).all() and result.placement.dropped == []
+    assert len({tuple(p) for p in positions}) == 3000
+    assert result.features.values.shape[1] <= helpers.MAX_COMPONENTS
+    assert 0 < result.quality["variance_kept"] <= 1

@@ -1,0 +1,240 @@
+"""Performance work behind helpers.py that a student need not read.
+
+- ``column_stats`` and ``standardised_chunks``: the StandardScaler of the
+  2019 post, computed a block of pixel columns at a time from the uint8
+  covers, in float32, so no float copy of a big folder is ever held.
+- ``sampled_components``: the covers' main principal axes for big folders,
+  found from a sample of covers (the exact N x N Gram matrix costs N^2 x
+  154,290 operations: 3,000 covers would take minutes).
+- ``swap_neighbours``: the local sorting pass after the assignment, made fast
+  by swapping many non-interacting pairs of cells at once with numpy.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+CHUNK_PIXELS = 8192  # pixel columns per block: 3,000 covers x 8,192 x 4 bytes = 98 MB
+
+
+def column_stats(pixels):
+    """Mean and standard deviation of every pixel column (as StandardScaler).
+
+    Parameters
+    ----------
+    pixels : ndarray of shape (n_covers, n_pixels), uint8
+
+    Returns
+    -------
+    mean, scale : ndarray of shape (n_pixels,), float64
+        ``scale`` is 1 where a column does not vary (StandardScaler's rule).
+    varying : ndarray of bool
+        The columns that vary: the total variance of the standardised pixels
+        is ``n_covers * varying.sum()``.
+    """
+    mean = np.empty(pixels.shape[1])
+    scale = np.empty(pixels.shape[1])
+    for start in range(0, pixels.shape[1], CHUNK_PIXELS):
+        block = pixels[:, start:start + CHUNK_PIXELS].astype(np.float32)
+        block_mean = block.mean(axis=0, dtype=np.float64)
+        mean[start:start + CHUNK_PIXELS] = block_mean
+        block -= block_mean.astype(np.float32)
+        scale[start:start + CHUNK_PIXELS] = np.sqrt((block * block).mean(axis=0, dtype=np.float64))
+    varying = scale > 1e-6 * max(1.0, float(np.abs(mean).max(initial=0)))
+    scale[~varying] = 1.0
+    return mean, scale, varying
+
+
+def standardised_chunks(pixels, mean, scale, rows=slice(None)):
+    """Yield ``(columns, block)``: standardised float32 pixels, a block at a time."""
+    for start in range(0, pixels.shape[1], CHUNK_PIXELS):
+        columns = slice(start, start + CHUNK_PIXELS)
+        block = pixels[rows, columns].astype(np.float32)
+        block -= mean[columns].astype(np.float32)
+        block /= scale[columns].astype(np.float32)
+        yield columns, block
+
+
+def sampled_components(pixels, mean, scale, n_components, sample_size=500):
+    """Principal coordinates of all covers on axes found from a sample of them.
+
+    Two passes over the pixels, a block of columns at a time:
+
+    1. the Gram matrix of ``sample_size`` evenly spaced covers gives their
+       principal axes (exactly as ``make_features`` does for a small folder);
+    2. every cover is projected onto the ``n_components`` main axes, and the
+       projections are rotated onto their own principal axes.
+
+    Parameters
+    ----------
+    pixels : ndarray of shape (n_covers, n_pixels), uint8
+    mean, scale : ndarray of shape (n_pixels,)
+        From :func:`column_stats`.
+    n_components : int
+    sample_size : int
+
+    Returns
+    -------
+    values : ndarray of shape (n_covers, k), float64, k <= n_components
+        Columns in order of decreasing variance.
+    axes_mix : ndarray of shape (k, sample_size)
+        Feature vector ``v`` stands for the standardised pixels
+        ``v @ axes_mix @ X[sample]``.
+    sample : ndarray of int
+        The sampled covers.
+    """
+    n = len(pixels)
+    sample = np.unique(np.linspace(0, n - 1, min(sample_size, n)).round().astype(int))
+    gram = np.zeros((len(sample), len(sample)))
+    for _, block in standardised_chunks(pixels, mean, scale, sample):
+        gram += block @ block.T
+    lam, u = np.linalg.eigh(gram)
+    lam, u = lam[::-1], u[:, ::-1]
+    keep = np.flatnonzero(lam > lam[0] * 1e-6)[:n_components]
+    # axes (in pixel space) = X[sample].T @ u / sqrt(lam): orthonormal columns
+    mix = (u[:, keep] / np.sqrt(lam[keep])).astype(np.float32)
+    values = np.zeros((n, len(keep)))
+    for columns, block in standardised_chunks(pixels, mean, scale):
+        values += block @ (block[sample].T @ mix)
+    # rotate onto the projections' own principal axes, biggest first, signs fixed
+    _, s, vt = np.linalg.svd(values - values.mean(axis=0), full_matrices=False)
+    vt = vt * np.sign(vt[np.arange(len(vt)), np.abs(vt).argmax(axis=1)])[:, None]
+    values = values @ vt.T
+    return values, vt @ mix.T.astype(np.float64), sample
+
+
+def big_folder_features(pixels, n_components, sample_size=500):
+    """What ``helpers.make_features`` keeps for a big folder, without the N x N Gram matrix.
+
+    Returns
+    -------
+    dict, the keyword arguments of ``helpers.CoverFeatures`` but ``images``:
+    values : ndarray of shape (n_covers, k), k <= n_components
+    scaler : sklearn.preprocessing.StandardScaler, fitted (as in the 2019 post)
+    coefficients : ndarray of shape (k, n_covers)
+        Feature vector ``v`` stands for the standardised pixels ``v @ coefficients @ X``.
+    variance_kept : float
+        Share of the standardised pixels' total variance that ``values`` holds.
+    """
+    from sklearn.preprocessing import StandardScaler
+
+    mean, scale, varying = column_stats(pixels)
+    if not varying.any():
+        raise ValueError(f"all {len(pixels)} covers are identical, pixel for pixel: "
+                         "there is nothing to arrange")
+    values, axes_mix, sample = sampled_components(pixels, mean, scale, n_components, sample_size)
+    coefficients = np.zeros((values.shape[1], len(pixels)))
+    coefficients[:, sample] = axes_mix
+    scaler = StandardScaler()
+    scaler.mean_, scaler.scale_, scaler.var_ = mean, scale, np.where(varying, scale ** 2, 0.0)
+    scaler.n_samples_seen_, scaler.n_features_in_ = len(pixels), pixels.shape[1]
+    variance_kept = float((values ** 2).sum() / (len(pixels) * varying.sum()))
+    return dict(values=values, scaler=scaler, coefficients=coefficients,
+                variance_kept=min(variance_kept, 1.0))
+
+
+# --------------------------------------------------------------------------
+# The local sorting pass
+# --------------------------------------------------------------------------
+
+def swap_pass(data, positions, rows, cols, max_rounds=10):
+    """:func:`swap_neighbours` on feature rows and (row, col) positions; returns new positions."""
+    from scipy.spatial.distance import cdist
+
+    placed = (positions >= 0).all(axis=1)
+    index = np.flatnonzero(placed)
+    grid = np.full((rows, cols), -1)
+    grid[positions[placed, 0], positions[placed, 1]] = np.arange(len(index))
+    grid, _ = swap_neighbours(cdist(data[placed], data[placed]), grid, max_rounds)
+    new = positions.copy()
+    r, c = np.nonzero(grid >= 0)
+    new[index[grid[r, c]]] = np.column_stack([r, c])
+    return new
+
+
+_NEIGHBOURS = ((-1, 0), (1, 0), (0, -1), (0, 1))
+_SWAPS = ((0, 1), (1, 0), (1, 1), (1, -1))  # right, down and both diagonals
+
+
+def _groups(dr, dc):
+    """Strides that make swaps of pairs (p, p + (dr, dc)) independent.
+
+    A swap's gain depends on the two cells and their 4-neighbours; pairs
+    whose starting cells differ by a multiple of these strides never share
+    any of those cells.
+    """
+    return (2 if dr == 0 else 3), (2 if dc == 0 else 3)
+
+
+def neighbour_energy(distances, grid):
+    """Sum of the distances between covers in side-by-side cells."""
+    total = 0.0
+    for a, b in ((grid[:, :-1], grid[:, 1:]), (grid[:-1, :], grid[1:, :])):
+        both = (a >= 0) & (b >= 0)
+        total += distances[a[both], b[both]].sum()
+    return float(total)
+
+
+def swap_neighbours(distances, grid, max_rounds=10):
+    """Swap covers of nearby cells while that brings similar covers closer.
+
+    A swap of the covers of two cells (side by side or diagonal; one may be
+    empty) is kept when it lowers the sum of distances between each of the
+    two covers and its four grid neighbours. Pairs that cannot affect each
+    other are tried together; rounds repeat until no swap helps.
+
+    Parameters
+    ----------
+    distances : ndarray of shape (n_covers, n_covers)
+    grid : ndarray of shape (rows, cols), int
+        Cover index in each cell, -1 for an empty cell. Not modified.
+    max_rounds : int
+
+    Returns
+    -------
+    grid : ndarray of shape (rows, cols), int
+        The new arrangement; its :func:`neighbour_energy` is never higher.
+    rounds : int
+        How many rounds ran.
+    """
+    rows, cols = grid.shape
+    n = len(distances)
+    # index -1 (an empty cell or the border) reads a row and column of zeros
+    d = np.zeros((n + 1, n + 1), dtype=np.float64)
+    d[:n, :n] = distances
+    np.fill_diagonal(d, 0.0)
+    padded = np.full((rows + 2, cols + 2), -1)
+    padded[1:-1, 1:-1] = grid
+    tolerance = 1e-12 * max(float(distances.max(initial=0)), 1e-300)
+
+    def cost(cover, r, c, other):
+        """Distances from ``cover`` to the neighbours of cell (r, c), except ``other``."""
+        total = 0.0
+        for dr, dc in _NEIGHBOURS:
+            neighbour = padded[r + dr, c + dc]
+            total = total + d[cover, np.where(neighbour == other, -1, neighbour)]
+        return total
+
+    for round_ in range(1, max_rounds + 1):
+        swapped = 0
+        for dr, dc in _SWAPS:
+            step_r, step_c = _groups(dr, dc)
+            for off_r in range(step_r):
+                for off_c in range(step_c):
+                    r, c = np.mgrid[1 + off_r:rows + 1:step_r, 1 + off_c:cols + 1:step_c]
+                    r, c = r.ravel(), c.ravel()
+                    inside = (r + dr >= 1) & (r + dr <= rows) & (c + dc >= 1) & (c + dc <= cols)
+                    r, c = r[inside], c[inside]
+                    r2, c2 = r + dr, c + dc
+                    a, b = padded[r, c], padded[r2, c2]
+                    before = cost(a, r, c, b) + cost(b, r2, c2, a)
+                    # after the swap b sits at (r, c) and a at (r2, c2); the pair's
+                    # own distance is the same either way, so it is left out
+                    after = cost(b, r, c, b) + cost(a, r2, c2, a)
+                    better = (after < before - tolerance) & ((a >= 0) | (b >= 0))
+                    padded[r[better], c[better]] = b[better]
+                    padded[r2[better], c2[better]] = a[better]
+                    swapped += int(better.sum())
+        if not swapped:
+            break
+    return padded[1:-1, 1:-1].copy(), round_
