@@ -557,7 +557,7 @@ def read_genres(names, catalogue=DATA_DIR / "covers.csv"):
 
 def arrange_covers(covers=BUNDLED_COVERS, rows=None, cols=None, *, preset="default",
                    placement="assignment", seed=42, allow_drop=False, progress=None,
-                   features=None, polish=True, **settings):
+                   features=None, polish=False, **settings):
     """The whole pipeline: covers in, arranged grid and its quality out.
 
     Parameters
@@ -568,7 +568,7 @@ def arrange_covers(covers=BUNDLED_COVERS, rows=None, cols=None, *, preset="defau
     placement, allow_drop : as ``strategy`` and ``allow_drop`` of :func:`place_covers`
     seed, progress : as ``random_seed`` and ``progress`` of :func:`train_som`
     features : CoverFeatures of these covers, optional (saves time)
-    polish : bool, swap nearby covers after an assignment (see section 4; default True)
+    polish : bool, swap nearby covers after an assignment (section 4; the command line's default)
     """
     if not isinstance(covers, CoverSet):
         covers = load_covers(covers)

@@ -122,7 +122,7 @@ def test_polish_false_is_the_plain_assignment():
     plain = helpers.arrange_covers(covers, features=features, seed=1, polish=False, iterations=500)
     direct = helpers.place_covers(plain.trained.som.get_weights(), features.values)
     np.testing.assert_array_equal(plain.placement.positions, direct.positions)
-    polished = helpers.arrange_covers(covers, features=features, seed=1, iterations=500)
+    polished = helpers.arrange_covers(covers, features=features, seed=1, iterations=500, polish=True)
     assert not np.array_equal(polished.placement.positions, direct.positions)  # swaps did happen
 
 
@@ -132,7 +132,7 @@ def test_local_swaps_do_not_lower_dpq_on_the_bundled_posters(seed):
     covers = helpers.load_covers(helpers.BUNDLED_COVERS)
     features = helpers.make_features(covers.images)
     plain = helpers.arrange_covers(covers, features=features, seed=seed, polish=False)
-    polished = helpers.arrange_covers(covers, features=features, seed=seed)
+    polished = helpers.arrange_covers(covers, features=features, seed=seed, polish=True)
     assert polished.quality["dpq16"] >= plain.quality["dpq16"]
     assert sorted(map(tuple, polished.placement.positions)) == sorted(map(tuple, plain.placement.positions))
 
@@ -174,3 +174,10 @@ def test_three_thousand_covers_each_placed_once():
     assert len({tuple(p) for p in positions}) == 3000
     assert result.features.values.shape[1] <= helpers.MAX_COMPONENTS
     assert 0 < result.quality["variance_kept"] <= 1
+
+
+def test_the_command_line_polishes_unless_told_not_to():
+    from tutorial_kit.cli import _parser
+
+    assert _parser().parse_args(["covers"]).polish is True
+    assert _parser().parse_args(["covers", "--no-polish"]).polish is False

@@ -82,6 +82,9 @@ def _parser():
     parser.add_argument("--border", type=int, default=0, help="pixels between cells in the PNG")
     parser.add_argument("--max-side", type=int, default=MAX_SIDE,
                         help=f"longest side of a cover in pixels (default {MAX_SIDE})")
+    parser.add_argument("--no-polish", dest="polish", action="store_false",
+                        help="skip the final local swaps after the assignment (the notebooks' "
+                             "and the explorer's arrangement)")
     parser.add_argument("--allow-drop", action="store_true",
                         help="drop covers that do not fit a too-small grid (they are listed)")
     parser.add_argument("--download-originals", metavar="FOLDER",
@@ -263,7 +266,8 @@ def _run_cli(args):
         print(f"note: {covers.resized}", file=sys.stderr)
     result = arrange_covers(
         covers, args.rows, args.cols, preset=args.preset, placement=args.placement,
-        seed=args.seed, allow_drop=args.allow_drop, progress=True, sigma=args.sigma,
+        seed=args.seed, allow_drop=args.allow_drop, progress=True, polish=args.polish,
+        sigma=args.sigma,
         learning_rate=args.learning_rate, iterations=args.iterations,
         neighborhood_function=args.neighborhood)
     for index in result.placement.dropped:
