@@ -4,7 +4,6 @@ Every run is a real subprocess in its own empty working folder. Starting
 Python and importing the science stack takes a second or two, so all runs
 are started at once (module fixture) and the tests then read their results.
 """
-import colorsys
 import csv
 import io
 import os
@@ -13,6 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import write_striped_covers
 from PIL import Image
 
 import helpers
@@ -30,13 +30,7 @@ QUICK = ["--iterations", "300"]
 
 def make_covers(folder, n=N_COVERS):
     """n small JPEG covers of clearly different colours, with a stripe each."""
-    folder.mkdir(parents=True)
-    for i in range(n):
-        r, g, b = (int(255 * v) for v in colorsys.hsv_to_rgb(i / n, 0.8, 0.9))
-        image = Image.new("RGB", (WIDTH, HEIGHT), (r, g, b))
-        image.paste((255 - r, 255 - g, 255 - b), (0, 2 * i % HEIGHT, WIDTH, 2 * i % HEIGHT + 2))
-        image.save(folder / f"cover{i:02d}.jpg", quality=95)
-    return folder
+    return write_striped_covers(folder, n=n, size=(WIDTH, HEIGHT))
 
 
 # name -> (covers folder key, extra arguments)

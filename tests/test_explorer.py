@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import write_family_covers
 from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -21,24 +22,9 @@ JPEG_MAGIC = b"\xff\xd8\xff"
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
-def _write_covers(folder, n, seed):
-    """n small covers: four colour families with stripes, as PNG files."""
-    folder.mkdir(parents=True, exist_ok=True)
-    rng = np.random.default_rng(seed)
-    families = np.array([[200, 40, 40], [40, 160, 60], [40, 60, 200], [220, 200, 60]])
-    for i in range(n):
-        base = families[i % len(families)] + rng.integers(-30, 30, size=3)
-        image = np.empty((45, 30, 3), dtype=np.int64)
-        image[:] = base
-        image[rng.integers(0, 30):, :, :] //= 2  # a darker band at a random height
-        image += rng.integers(-10, 10, size=image.shape)
-        Image.fromarray(np.clip(image, 0, 255).astype(np.uint8)).save(folder / f"cover_{i:02d}.png")
-    return folder
-
-
 @pytest.fixture(scope="module")
 def covers_dir(tmp_path_factory):
-    return _write_covers(tmp_path_factory.mktemp("covers"), 16, seed=1)
+    return write_family_covers(tmp_path_factory.mktemp("covers"), 16, seed=1)
 
 
 @pytest.fixture(autouse=True)
@@ -255,7 +241,7 @@ def test_a_failed_load_puts_the_folder_back_and_dims_until_the_next_good_update(
     assert explorer.load(tmp_path / "missing") is False
     assert "does not exist" in explorer.message and explorer.folder.value == box
 
-    one = _write_covers(tmp_path / "one", 1, seed=3)
+    one = write_family_covers(tmp_path / "one", 1, seed=3)
     assert explorer.load(one) is False
     assert "at least 2" in explorer.message
     assert _shown(explorer) == shown and explorer.covers is covers
@@ -265,7 +251,7 @@ def test_a_failed_load_puts_the_folder_back_and_dims_until_the_next_good_update(
 
 
 def test_enter_in_the_folder_box_loads_it(explorer, tmp_path):
-    other = _write_covers(tmp_path / "nine", 9, seed=2)
+    other = write_family_covers(tmp_path / "nine", 9, seed=2)
     explorer.folder.value = str(other)  # what Enter sends (continuous_update=False)
     assert explorer.folder.continuous_update is False
     assert len(explorer.covers.names) == 9
@@ -274,7 +260,7 @@ def test_enter_in_the_folder_box_loads_it(explorer, tmp_path):
 
 
 def test_the_load_button_loads_the_folder_in_the_text_box(explorer, tmp_path):
-    other = _write_covers(tmp_path / "nine", 9, seed=2)
+    other = write_family_covers(tmp_path / "nine", 9, seed=2)
     with explorer._hold():  # typed, not yet submitted
         explorer.folder.value = str(other)
     explorer.load_button.click()
@@ -282,7 +268,7 @@ def test_the_load_button_loads_the_folder_in_the_text_box(explorer, tmp_path):
 
 
 def test_skipped_files_are_counted_and_named_one_click_away(explorer, tmp_path):
-    folder = _write_covers(tmp_path / "mixed", 6, seed=4)
+    folder = write_family_covers(tmp_path / "mixed", 6, seed=4)
     (folder / "broken.jpg").write_bytes(b"not a picture")
     (folder / "empty.png").write_bytes(b"")
     assert explorer.load(folder)
@@ -292,24 +278,24 @@ def test_skipped_files_are_counted_and_named_one_click_away(explorer, tmp_path):
         assert f"<code>{name}</code>: " in explorer.skipped.value
     reasons = dict(explorer.covers.skipped)
     assert all(reason in explorer.skipped.value for reason in reasons.values())
-    explorer.load(_write_covers(tmp_path / "clean", 4, seed=5))
+    explorer.load(write_family_covers(tmp_path / "clean", 4, seed=5))
     assert explorer.skipped.value == "" and "skipped" not in explorer.message
 
 
 @pytest.mark.slow  # builds more explorers or loads three folders
 def test_a_tiny_folder_lowers_sigma_and_says_so_then_the_next_folder_gets_it_back(explorer,
                                                                                   tmp_path):
-    tiny = _write_covers(tmp_path / "tiny", 3, seed=5)  # 3 covers: a 2x2 grid
+    tiny = write_family_covers(tmp_path / "tiny", 3, seed=5)  # 3 covers: a 2x2 grid
     assert explorer.load(tiny)
     assert (explorer.rows.value, explorer.cols.value) == (2, 2)
     assert explorer.sigma.value == 2.5
     assert "sigma lowered to 2.5 to fit a 2x2 grid" in explorer.message
     assert explorer.arrangement.covers.names == sorted(p.name for p in tiny.iterdir())
-    two = _write_covers(tmp_path / "two", 2, seed=6)  # 2 covers: 1x2, diagonal 2.24
+    two = write_family_covers(tmp_path / "two", 2, seed=6)  # 2 covers: 1x2, diagonal 2.24
     assert explorer.load(two)
     assert explorer.sigma.value == 2.0 and "sigma lowered to 2.0 to fit a 1x2 grid" in explorer.message
     assert not explorer.stale, explorer.message
-    explorer.load(_write_covers(tmp_path / "nine", 9, seed=2))  # 3x3 allows 4 again
+    explorer.load(write_family_covers(tmp_path / "nine", 9, seed=2))  # 3x3 allows 4 again
     assert explorer.sigma.value == 4.0 and "lowered" not in explorer.message
 
 
@@ -324,7 +310,7 @@ def test_features_are_made_once_per_folder(covers_dir, tmp_path, monkeypatch):
     ex.rows.value = 5
     ex.preset.value = "original"
     assert made == [16]
-    ex.load(_write_covers(tmp_path / "other", 9, seed=2))
+    ex.load(write_family_covers(tmp_path / "other", 9, seed=2))
     ex.sigma.value = 1.0
     assert made == [16, 9]
     ex.load(covers_dir)  # same covers as before: their features are reused

@@ -38,6 +38,7 @@ from pathlib import Path
 import nbformat
 import numpy as np
 import pytest
+from conftest import write_mixed_covers
 
 REPO = Path(__file__).resolve().parents[1]
 NOTEBOOK_DIR = REPO / "notebooks"
@@ -383,33 +384,6 @@ def test_notebook_passes_strict_nbval(path, tmp_path):
 # ---------------------------------------------------------------------------
 # 5. Other covers: any number, mixed sizes and formats
 # ---------------------------------------------------------------------------
-
-
-def write_mixed_covers(folder, count=37, seed=42):
-    """``count`` covers: gradients with blobs, in three sizes, PNG and JPEG, plus a text file.
-
-    The most common size is 185 x 278; a third of the files are PNG.
-    """
-    import imageio.v3 as iio
-
-    folder.mkdir(parents=True, exist_ok=True)
-    rng = np.random.default_rng(seed)
-    sizes = [(185, 278), (185, 278), (200, 300), (150, 225)]  # (width, height)
-    for i in range(count):
-        width, height = sizes[i % len(sizes)]
-        yy, xx = np.mgrid[0:height, 0:width].astype(np.float64)
-        angle = rng.uniform(0, 2 * np.pi)
-        ramp = np.clip((np.cos(angle) * xx + np.sin(angle) * yy) / max(width, height) + 0.5, 0, 1)
-        start, end = rng.integers(0, 256, size=(2, 3))
-        image = start + (end - start) * ramp[..., None]
-        for _ in range(rng.integers(1, 4)):
-            cy, cx = rng.uniform(0, height), rng.uniform(0, width)
-            radius = rng.uniform(0.1, 0.35) * width
-            image[(yy - cy) ** 2 + (xx - cx) ** 2 < radius ** 2] = rng.integers(0, 256, size=3)
-        extension = "png" if i % 3 == 0 else "jpg"
-        iio.imwrite(folder / f"cover_{i:02d}.{extension}", image.astype(np.uint8))
-    (folder / "notes.txt").write_text("not a cover\n")
-    return folder
 
 
 @pytest.fixture(scope="module")
