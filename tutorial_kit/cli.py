@@ -230,7 +230,8 @@ def estimate(n_covers, size, rows, cols, iterations, border, with_png):
 def _check_limits(args, n_covers, size):
     """The limits that depend on the folder too: memory and time of the whole run."""
     rows, cols = (args.rows, args.cols) if args.rows is not None else grid_shape_for(n_covers)
-    iterations = som_settings(args.preset, iterations=args.iterations)["iterations"]
+    settings = som_settings(args.preset, grid=(rows, cols), iterations=args.iterations)
+    iterations = settings["iterations"]  # as arrange_covers will train
     memory, seconds = estimate(n_covers, size, rows, cols, iterations, args.border,
                                args.out is not None)
     width, height = size
