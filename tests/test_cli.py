@@ -545,3 +545,17 @@ def test_an_unfinished_progress_line_is_ended_before_an_error(monkeypatch):
     report(10)
     progress.end_line()  # a finished bar already ended its line
     assert terminal.getvalue() == "\rtraining  40%\n\rtraining 100%\n"
+
+
+def test_the_headers_are_read_once(tmp_path, monkeypatch, capsys):
+    """The limits are checked on the header pass, and loading reuses it."""
+    from tutorial_kit import cli, images
+
+    folder = make_covers(tmp_path / "covers", n=4)
+    calls = []
+    real = images.scan_folder
+    monkeypatch.setattr(cli, "scan_folder", lambda *a, **k: calls.append(a) or real(*a, **k))
+    monkeypatch.setattr(images, "scan_folder", lambda *a, **k: calls.append(a) or real(*a, **k))
+    assert cli.main([str(folder), *QUICK]) == 0
+    assert len(calls) == 1
+    assert "4 covers on a 2x2 grid" in capsys.readouterr().out

@@ -14,13 +14,13 @@ import os
 import sys
 import warnings
 
-from helpers import (NEIGHBORHOODS, PLACEMENTS, PRESETS, arrange_covers, format_quality,
-                     grid_shape_for, load_covers, som_settings)
+from helpers import (NEIGHBORHOODS, PLACEMENTS, PRESETS, CoverSet, arrange_covers,
+                     format_quality, grid_shape_for, som_settings)
 from tutorial_kit import progress as _progress
 from tutorial_kit.download import download_command
 from tutorial_kit.files import (check_distinct, check_target, png_bytes,
                                 positions_csv, write_files)
-from tutorial_kit.images import MAX_SIDE, printable, scan_folder
+from tutorial_kit.images import MAX_SIDE, printable, read_folder, scan_folder
 
 # --- limits, checked before any work ---------------------------------------------------
 # Estimated peak memory of one run, and estimated time of training and
@@ -126,7 +126,7 @@ def _main(argv):
         _check_limits(args, n_covers=len(scan.covers), size=scan.size)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            covers, result = _run_cli(args)
+            covers, result = _run_cli(args, scan)
         for warning in caught:  # e.g. MiniSom's "sigma might be too high"
             print(f"warning: {printable(' '.join(str(warning.message).split()))}",
                   file=sys.stderr)
@@ -258,9 +258,10 @@ def _check_limits(args, n_covers, size):
             "use fewer --iterations or a smaller grid")
 
 
-def _run_cli(args):
-    """Load, report skipped files, arrange and report dropped covers."""
-    covers = load_covers(args.covers_dir, max_side=args.max_side)
+def _run_cli(args, scan):
+    """Load (the headers were read by ``scan_folder``), report skipped files, arrange
+    and report dropped covers."""
+    covers = CoverSet(*read_folder(args.covers_dir, max_side=args.max_side, scan=scan))
     for name, reason in covers.skipped:
         print(f"skipped {name}: {reason}", file=sys.stderr)
     if covers.resized:

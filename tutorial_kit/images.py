@@ -329,8 +329,12 @@ def scan_folder(folder, size=None, max_side=MAX_SIDE):
     return Scan(covers, skipped, size, capped)
 
 
-def read_folder(folder, size=None, max_side=MAX_SIDE):
+def read_folder(folder, size=None, max_side=MAX_SIDE, scan=None):
     """Decode every cover of ``folder``; see ``helpers.load_covers``.
+
+    ``scan``, the result of ``scan_folder(folder, size, max_side)`` if the
+    caller already has it (the command line checks its limits on it first),
+    saves reading every header twice.
 
     Returns
     -------
@@ -342,7 +346,8 @@ def read_folder(folder, size=None, max_side=MAX_SIDE):
     resized : str
         One line saying how many covers were resized and to what, or "".
     """
-    scan = scan_folder(folder, size, max_side)
+    if scan is None:
+        scan = scan_folder(folder, size, max_side)
     skipped = list(scan.skipped)
     width, height = scan.size
     # Pass 2: decode one file at a time straight into a preallocated array.
