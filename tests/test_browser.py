@@ -119,18 +119,8 @@ def lab(tmp_path_factory):
                               stdin=subprocess.DEVNULL, start_new_session=True)
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 40
-        while True:
-            if server.poll() is not None:
-                raise RuntimeError("jupyter lab exited early:\n"
-                                   + (home / "server.log").read_text(errors="replace")[-3000:])
-            try:
-                _api(base, token, "/api/status")
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise RuntimeError("jupyter lab did not answer within 40 s")
-                time.sleep(0.3)
+        _wait_until_answering(server, "jupyter lab", home / "server.log",
+                              lambda: _api(base, token, "/api/status"), seconds=40, interval=0.3)
         yield base, token
     finally:
         _stop(server, base, token)
@@ -147,12 +137,32 @@ def _stop(server, base, token):
             server.wait(timeout=15)
         except (OSError, subprocess.TimeoutExpired):
             pass
+    _kill_group(server, timeout=10)
+
+
+def _wait_until_answering(server, name, log_path, probe, seconds, interval):
+    """Call ``probe`` until it raises no OSError; fail if ``server`` exits or time runs out."""
+    deadline = time.monotonic() + seconds
+    while True:
+        if server.poll() is not None:
+            raise RuntimeError(f"{name} exited early:\n"
+                               + Path(log_path).read_text(errors="replace")[-3000:])
+        try:
+            return probe()
+        except OSError:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{name} did not answer within {seconds} s")
+            time.sleep(interval)
+
+
+def _kill_group(server, timeout):
+    """SIGTERM, then SIGKILL, the server's process group, until it has exited."""
     for sig in (signal.SIGTERM, signal.SIGKILL):
         if server.poll() is not None:
             break
         try:
             os.killpg(server.pid, sig)
-            server.wait(timeout=10)
+            server.wait(timeout=timeout)
         except (ProcessLookupError, subprocess.TimeoutExpired):
             pass
 

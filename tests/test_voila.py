@@ -11,17 +11,16 @@ It skips with the reason when Voilà, Chromium or playwright is missing
 """
 import os
 import shutil
-import socket
 import subprocess
 import sys
-import time
 import urllib.request
 from pathlib import Path
 
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from test_browser import ARTIFACTS, CHROMIUM_ARGS, NOTEBOOK, REPO, _chromium, _unavailable  # noqa: E402
+from test_browser import (ARTIFACTS, CHROMIUM_ARGS, NOTEBOOK, REPO, _chromium,  # noqa: E402
+                          _free_port, _kill_group, _unavailable, _wait_until_answering)
 
 pytestmark = pytest.mark.slow
 PAGE_TIMEOUT_MS = 600_000  # Voilà runs every cell of the notebook before it is done
@@ -49,9 +48,7 @@ def voila_page(tmp_path_factory):
         _unavailable("the playwright package is not installed (pip install playwright)")
 
     home = tmp_path_factory.mktemp("voila_home")
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = _free_port()
     env = dict(os.environ, JUPYTER_CONFIG_DIR=str(home / "config"),
                JUPYTER_RUNTIME_DIR=str(home / "runtime"), IPYTHONDIR=str(home / "ipython"),
                PYTHONDONTWRITEBYTECODE="1")
@@ -63,22 +60,14 @@ def voila_page(tmp_path_factory):
         cwd=NOTEBOOK.parent, env=env, stdout=log, stderr=subprocess.STDOUT,
         stdin=subprocess.DEVNULL, start_new_session=True)
     base = f"http://127.0.0.1:{port}/"
+    def answers():
+        try:
+            urllib.request.urlopen(base + "voila/static/", timeout=2)
+        except urllib.error.HTTPError:
+            pass  # the server answers (404 for the folder itself is fine)
+
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            if server.poll() is not None:
-                raise RuntimeError("voila exited early:\n"
-                                   + (home / "voila.log").read_text(errors="replace")[-3000:])
-            try:
-                urllib.request.urlopen(base + "voila/static/", timeout=2)
-            except urllib.error.HTTPError:
-                break  # the server answers (404 for the folder itself is fine)
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise RuntimeError("voila did not answer within 60 s")
-                time.sleep(0.5)
-            else:
-                break
+        _wait_until_answering(server, "voila", home / "voila.log", answers, seconds=60, interval=0.5)
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
             try:
@@ -89,14 +78,7 @@ def voila_page(tmp_path_factory):
             finally:
                 browser.close()
     finally:
-        for sig in ("SIGTERM", "SIGKILL"):
-            if server.poll() is not None:
-                break
-            try:
-                os.killpg(server.pid, getattr(__import__("signal"), sig))
-                server.wait(timeout=15)
-            except (ProcessLookupError, subprocess.TimeoutExpired):
-                pass
+        _kill_group(server, timeout=15)
         log.close()
         shutil.copy2(home / "voila.log", tmp_path_factory.getbasetemp() / "voila.log")
 
