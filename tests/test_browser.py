@@ -55,6 +55,18 @@ def _chromium():
     return None
 
 
+def _require_browser():
+    """(Chromium's path, playwright's sync_playwright), or skip (fail in CI) saying what is missing."""
+    chromium = _chromium()
+    if chromium is None:
+        _unavailable("Chromium not found (apt-get install chromium)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        _unavailable("the playwright package is not installed (pip install playwright)")
+    return chromium, sync_playwright
+
+
 def _free_port():
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -170,13 +182,7 @@ def _kill_group(server, timeout):
 @pytest.fixture(scope="module")
 def browser():
     """Debian's Chromium driven by Playwright (never a downloaded browser)."""
-    chromium = _chromium()
-    if chromium is None:
-        _unavailable("Chromium not found (apt-get install chromium)")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        _unavailable("the playwright package is not installed (pip install playwright)")
+    chromium, sync_playwright = _require_browser()
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
         try:

@@ -19,8 +19,8 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from test_browser import (ARTIFACTS, CHROMIUM_ARGS, NOTEBOOK, REPO, _chromium,  # noqa: E402
-                          _free_port, _kill_group, _unavailable, _wait_until_answering)
+from test_browser import (ARTIFACTS, CHROMIUM_ARGS, NOTEBOOK, REPO, _free_port,  # noqa: E402
+                          _kill_group, _require_browser, _unavailable, _wait_until_answering)
 
 pytestmark = pytest.mark.slow
 PAGE_TIMEOUT_MS = 600_000  # Voilà runs every cell of the notebook before it is done
@@ -39,13 +39,7 @@ def voila_page(tmp_path_factory):
     command = _voila()
     if command is None:
         _unavailable("Voilà is not installed (pip install voila): projector mode not tested")
-    chromium = _chromium()
-    if chromium is None:
-        _unavailable("Chromium not found (apt-get install chromium)")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        _unavailable("the playwright package is not installed (pip install playwright)")
+    chromium, sync_playwright = _require_browser()
 
     home = tmp_path_factory.mktemp("voila_home")
     port = _free_port()
