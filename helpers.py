@@ -101,7 +101,6 @@ def load_covers(folder, size=None, max_side=_images.MAX_SIDE) -> CoverSet:
 # axes every distance stays, so the SOM learns the same map from N-1 numbers. We
 # find the axes from the N x N Gram matrix, never a D x D covariance (190 GB).
 
-_CHUNK_PIXELS = 16384  # pixel columns at a time: never a float copy of all the covers
 EXACT_UP_TO, MAX_COMPONENTS = 200, 50  # a bigger folder keeps its main axes (tutorial_kit/fast.py)
 
 def squared_distances(a, b):
@@ -114,10 +113,10 @@ class CoverFeatures:
 
     ``values`` (n_covers, n_components) holds one row per cover, as far apart as
     the standardised pixels (``variance_kept``: 1 if exactly, else the share of
-    variance they hold); ``scaler`` is the 2019 post's fitted StandardScaler.
+    variance they hold); ``mean`` and ``scale`` are StandardScaler's ``mean_``, ``scale_``.
     """
-    def __init__(self, values, scaler, coefficients, images, variance_kept=1.0):
-        self.values, self.scaler, self.image_shape = values, scaler, images.shape[1:]
+    def __init__(self, values, mean, scale, coefficients, images, variance_kept=1.0):
+        self.values, self.mean, self.scale, self.image_shape = values, mean, scale, images.shape[1:]
         self._coefficients, self._images, self.variance_kept = coefficients, images, variance_kept
 
     def __len__(self):
@@ -133,14 +132,14 @@ class CoverFeatures:
         pixels = self._images.reshape(len(self._images), -1)
         out = np.empty((len(mix), pixels.shape[1]), dtype=np.uint8)
         # p = x * scale + mean, so mixing the x mixes the p, plus (1 - sum(mix)) * mean
-        for start in range(0, pixels.shape[1], _CHUNK_PIXELS):
-            cols = slice(start, start + _CHUNK_PIXELS)
-            block = mix @ pixels[:, cols] + np.outer(1 - mix.sum(1), self.scaler.mean_[cols])
+        for start in range(0, pixels.shape[1], 16384):  # never a float copy of all the covers
+            cols = slice(start, start + 16384)
+            block = mix @ pixels[:, cols] + np.outer(1 - mix.sum(1), self.mean[cols])
             out[:, cols] = np.clip(np.rint(block), 0, 255)
         return out.reshape((len(mix),) + self.image_shape)
 
 def make_features(images):
-    """Standardise the covers' pixels (StandardScaler) and keep their principal coordinates.
+    """Standardise the covers' pixels (as StandardScaler) and keep their principal coordinates.
 
     Parameters
     ----------
@@ -151,8 +150,6 @@ def make_features(images):
     CoverFeatures
         One row per cover, at most n_covers - 1 columns (``MAX_COMPONENTS`` past ``EXACT_UP_TO``).
     """
-    from sklearn.preprocessing import StandardScaler
-    from sklearn.utils.extmath import svd_flip
     images = np.asarray(images)
     if images.ndim != 4 or images.shape[-1] != 3 or images.dtype != np.uint8:
         raise ValueError("images must be a uint8 array of shape (N, height, width, 3), "
@@ -160,30 +157,27 @@ def make_features(images):
     if len(images) < 2:
         raise ValueError(f"need at least 2 covers to compare, got {len(images)}")
     pixels = images.reshape(len(images), -1)
+    mean, scale, varying = fast.column_stats(pixels)  # StandardScaler's mean_ and scale_
+    if not varying.any():
+        raise ValueError(f"all {len(images)} covers are identical, pixel for pixel: "
+                         "there is nothing to arrange")
     if len(pixels) > EXACT_UP_TO:  # the N x N Gram matrix would take N^2 x D steps
-        return CoverFeatures(images=images, **fast.big_folder_features(pixels, MAX_COMPONENTS))
-    scaler = StandardScaler()
-    for start in range(0, len(pixels), 64):
-        scaler.partial_fit(pixels[start:start + 64].astype(np.float32))
+        return CoverFeatures(mean=mean, scale=scale, images=images,
+                             **fast.big_folder_features(pixels, mean, scale, varying, MAX_COMPONENTS))
     gram = np.zeros((len(pixels), len(pixels)))  # G = X X^T of the standardised pixels X
-    for start in range(0, pixels.shape[1], _CHUNK_PIXELS):
-        cols = slice(start, start + _CHUNK_PIXELS)
-        block = ((pixels[:, cols] - scaler.mean_[cols]) / scaler.scale_[cols]).astype(np.float32)
+    for _, block in fast.standardised_chunks(pixels, mean, scale):  # float32 blocks
         gram += block @ block.T
     # X's columns sum to zero, so G @ ones = 0; double centring (as in classical
     # MDS) removes the float32 rounding that would leave an N-th, noise column.
     gram = gram - gram.mean(axis=0) - gram.mean(axis=1)[:, None] + gram.mean()
     lam, u = np.linalg.eigh(gram)  # G = U diag(lam) U^T, smallest first
     lam, u = lam[::-1], u[:, ::-1]
-    if not lam[0] > 0:
-        raise ValueError(f"all {len(images)} covers are identical, pixel for pixel: "
-                         "there is nothing to arrange")
     keep = lam > lam[0] * 1e-10  # directions without variance carry no distance
     lam, u = lam[keep], u[:, keep]
-    # eigh may flip any axis; svd_flip makes each axis' largest entry positive
-    # (as scikit-learn's PCA does), so every machine learns the same map.
-    u, coefficients = svd_flip(u, (u / np.sqrt(lam)).T)
-    return CoverFeatures(u * np.sqrt(lam), scaler, coefficients, images)  # F = U sqrt(lam)
+    # eigh may flip any axis; like scikit-learn's PCA (svd_flip), make each axis'
+    # largest entry positive, so every machine learns the same map.
+    u = u * np.sign(u[np.abs(u).argmax(axis=0), np.arange(u.shape[1])])
+    return CoverFeatures(u * np.sqrt(lam), mean, scale, (u / np.sqrt(lam)).T, images)  # F = U sqrt(lam)
 
 # ---------------------------------------------------------------------------
 # 3. Training
@@ -282,15 +276,15 @@ def _train_som(data, rows, cols, settings, random_seed, progress=None, curve_poi
         som.pca_weights_init(data)  # cheap: at most n_covers - 1 columns
     order = np.arange(iterations) % len(data)  # train_random's order: each cover equally
     som._random_generator.shuffle(order)       # often, shuffled by the map's own generator
-    checkpoints = set(np.linspace(0, iterations, min(curve_points, iterations) + 1).astype(int))
+    checkpoints = np.unique(np.linspace(0, iterations, min(curve_points, iterations) + 1).astype(int))
     seconds = iterations * (2.5e-5 + 1e-9 * rows * cols * (data.shape[1] + 20))  # on 2 cores
     report, curve = progress_reporter(progress, iterations, seconds), []
     with np.errstate(over="ignore", invalid="ignore"):  # divergence is checked below
-        for t, i in enumerate(order):
-            if t in checkpoints:
-                curve.append((t, som.quantization_error(data)))
-                report(t)
-            som.update(data[i], som.winner(data[i]), t, iterations)
+        for start, stop in zip(checkpoints[:-1], checkpoints[1:]):
+            curve.append((start, som.quantization_error(data)))
+            report(start)
+            # for t in start..stop-1: som.update(x, som.winner(x), t, iterations), x = data[order[t]]
+            fast.train_steps(som, data, order[start:stop], start, iterations)
         curve.append((iterations, som.quantization_error(data)))
     report(iterations)
     # A too-large learning rate (or mexican_hat's negative neighbours) makes the

@@ -69,10 +69,25 @@ def test_two_different_covers_give_one_column():
 
 def test_image_shape_and_scaler_are_those_of_the_covers():
     images = random_covers(5, 7, 9, seed=7)
+    images[:, 0, 0, 0] = 17  # a column that never varies: StandardScaler's scale is 1 there
+    images[:, 0, 1, 0] = [0, 2, 0, 2, 1]  # ... and one whose standard deviation is not 1
     features = helpers.make_features(images)
     assert tuple(features.image_shape) == (7, 9, 3)
-    flat = images.reshape(5, -1).astype(np.float64)
-    np.testing.assert_allclose(features.scaler.mean_, flat.mean(axis=0))
+    reference = StandardScaler().fit(images.reshape(5, -1).astype(np.float64))
+    np.testing.assert_allclose(features.mean, reference.mean_, rtol=1e-15)
+    np.testing.assert_allclose(features.scale, reference.scale_, rtol=1e-15)
+    assert features.scale[0] == 1.0 and features.scale[3] != 1.0
+
+
+def test_pixel_statistics_equal_standardscaler_on_the_bundled_covers():
+    # tutorial_kit.fast.column_stats replaces the 2019 post's StandardScaler
+    # (it sums whole numbers exactly and keeps scikit-learn out of the command line)
+    covers = helpers.load_covers(helpers.BUNDLED_COVERS)
+    pixels = covers.images.reshape(len(covers.images), -1)
+    reference = StandardScaler().fit(pixels.astype(np.float32))  # as in notebook 02
+    features = helpers.make_features(covers.images)
+    np.testing.assert_allclose(features.mean, reference.mean_, rtol=1e-15, atol=0)
+    np.testing.assert_allclose(features.scale, reference.scale_, rtol=1e-15, atol=0)
 
 
 @pytest.mark.parametrize("make", [random_covers, structured_covers])

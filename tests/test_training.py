@@ -68,7 +68,7 @@ def minisom_reference(data, rows, cols, *, sigma, learning_rate, iterations,
 def test_step_by_step_loop_equals_minisom_train_random(data, settings, seed):
     ours = helpers.train_som(data, ROWS, COLS, random_seed=seed, **settings)
     reference = minisom_reference(data, ROWS, COLS, random_seed=seed, **settings)
-    np.testing.assert_allclose(ours.som.get_weights(), reference, rtol=1e-12, atol=1e-12)
+    np.testing.assert_array_equal(ours.som.get_weights(), reference)  # bit for bit
 
 
 def test_curve_runs_from_zero_to_the_last_iteration():
@@ -184,8 +184,10 @@ def test_infinite_features_are_rejected(data, value):
         train(bad)
 
 
-@pytest.mark.parametrize("bad, reason", [(np.zeros((0, 3)), "0 sample"), (np.zeros(5), "got 1D array"),
-                                         (np.zeros((2, 2, 2)), "dim 3")])
+@pytest.mark.parametrize("bad, reason", [(np.zeros((0, 3)), "got 0 rows"), (np.zeros(5), "got a 1-D array"),
+                                         (np.zeros((2, 2, 2)), "got a 3-D array"),
+                                         (np.zeros((3, 0)), "0 columns"),
+                                         ([[1, "a"], [2, 3]], "could not convert")])
 def test_features_must_be_a_table(bad, reason):
     with pytest.raises(ValueError, match="2-D array") as error:
         helpers.train_som(bad, 2, 2, **SETTINGS)
@@ -264,3 +266,21 @@ def test_runaway_neurons_count_as_divergence_even_when_finite():
         helpers.train_som(runaway, 10, 10, **helpers.som_settings("default", neighborhood_function="mexican_hat"))
     # the same data with a gaussian neighbourhood trains normally
     helpers.train_som(runaway, 10, 10, **helpers.som_settings("default"))
+
+
+@pytest.mark.parametrize("neighborhood", ["gaussian", "mexican_hat", "triangle", "bubble"])
+@pytest.mark.parametrize("topology", ["rectangular", "hexagonal"])
+@pytest.mark.filterwarnings("ignore:triangle neighborhood function does not")
+def test_fast_loop_equals_minisom_bit_for_bit_on_a_bigger_map(neighborhood, topology):
+    # tutorial_kit.fast.train_steps replaces MiniSom's update(x, winner(x), t, T)
+    # loop; on a 13x9 map with 37 features (beyond any SIMD width) every weight
+    # must still come out exactly as MiniSom's own train_random leaves it
+    data = np.random.default_rng(3).normal(size=(60, 37))
+    settings = dict(helpers.som_settings("default"), iterations=400,
+                    sigma=2.5 if neighborhood in ("gaussian", "mexican_hat") else 3.0,
+                    learning_rate=0.05 if neighborhood == "mexican_hat" else 0.5,
+                    neighborhood_function=neighborhood, topology=topology)
+    ours = helpers.train_som(data, 13, 9, random_seed=5, **settings)
+    reference = minisom_reference(data, 13, 9, random_seed=5, **settings)
+    assert np.isfinite(reference).all()
+    np.testing.assert_array_equal(ours.som.get_weights(), reference)

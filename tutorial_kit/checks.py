@@ -22,18 +22,22 @@ def grid(rows, cols):
 
 
 def features(data):
-    """``data`` as a finite float64 table with one row per cover (scikit-learn's check_array).
-
-    scikit-learn's messages can run over several lines (with advice and the
-    array itself); we keep the first line, which names the problem.
-    """
-    from sklearn.utils import check_array
-
+    """``data`` as a finite float64 table with one row per cover, or a one-line ValueError."""
     try:
-        return check_array(data, dtype=np.float64, input_name="features")
-    except ValueError as error:
-        raise ValueError("features must be a finite 2-D array with one row per cover "
-                         f"({str(error).splitlines()[0].rstrip(':')})") from None
+        data = np.asarray(data, dtype=np.float64)
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"features must be a finite 2-D array of numbers ({error})") from None
+    if data.ndim != 2:
+        reason = f"got a {data.ndim}-D array of shape {data.shape}"
+    elif 0 in data.shape:
+        reason = f"got {data.shape[0]} rows and {data.shape[1]} columns"
+    elif np.isnan(data).any():
+        reason = "it contains NaN"
+    elif np.isinf(data).any():
+        reason = "it contains infinity"
+    else:
+        return data
+    raise ValueError(f"features must be a finite 2-D array with one row per cover ({reason})")
 
 
 def positions(positions, n_covers, what="feature rows", rows=None, cols=None):
