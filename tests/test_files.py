@@ -3,6 +3,7 @@ import csv
 import io
 import os
 import stat
+import zlib
 
 import numpy as np
 import pytest
@@ -171,3 +172,51 @@ def test_a_name_that_is_not_utf8_keeps_its_bytes():
     data = positions_csv([name], [(0, 0)])
     assert data == b"file,row,col\nlatin1_\xff.jpg,0,0\n"
     assert os.fsencode(name) in data  # the bytes name the file on disk
+
+
+# --- the PNG writer (tutorial_kit.files.png_bytes) ---------------------------
+
+def _idat_stream(png):
+    """The zlib stream of a PNG: its IDAT chunks' data, joined."""
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    position, stream = 8, b""
+    while position < len(png):
+        length = int.from_bytes(png[position:position + 4], "big")
+        if png[position + 4:position + 8] == b"IDAT":
+            stream += png[position + 8:position + 8 + length]
+        position += 12 + length
+    return stream
+
+
+@pytest.mark.parametrize("shape", [(1, 1, 3), (1, 1), (7, 5, 4), (6, 9, 1), (2780, 1850, 3),
+                                   (4000, 700, 3)], ids=str)
+def test_png_bytes_decode_to_the_same_pixels(shape, monkeypatch):
+    # the big shapes span several bands: each band's first row is filtered
+    # against the last row of the band before it
+    monkeypatch.setattr(files, "_PNG_BAND_BYTES", 1 << 20)
+    image = np.random.default_rng(sum(shape)).integers(0, 256, size=shape, dtype=np.uint8)
+    image[: shape[0] // 2] //= 16  # some smooth rows too, which deflate shrinks
+    png = files.png_bytes(image)
+    decoded = np.asarray(Image.open(io.BytesIO(png)))
+    np.testing.assert_array_equal(decoded.reshape(image.shape), image)
+    # zlib checks the stream's Adler-32, which is combined from the bands'
+    raw = zlib.decompress(_idat_stream(png))
+    assert len(raw) == shape[0] * (1 + image[0].size)
+
+
+def test_png_bytes_are_the_same_on_one_or_two_threads():
+    image = np.random.default_rng(3).integers(0, 256, size=(900, 800, 3), dtype=np.uint8)
+    assert files.png_bytes(image, threads=1) == files.png_bytes(image, threads=2)
+
+
+@pytest.mark.parametrize("first, second", [(b"", b"x"), (b"abc", b""), (b"a" * 70000, b"b" * 65521),
+                                           (bytes(range(256)) * 300, b"\xff" * 5)])
+def test_adler32_combine_equals_zlib_on_the_joined_bytes(first, second):
+    combined = files._adler32_combine(zlib.adler32(first), zlib.adler32(second), len(second))
+    assert combined == zlib.adler32(first + second)
+
+
+@pytest.mark.parametrize("shape", [(0, 4, 3), (3, 3, 2), (2, 2, 3, 1)])
+def test_png_bytes_refuses_shapes_it_cannot_write(shape):
+    with pytest.raises(ValueError, match="cannot write an image of shape"):
+        files.png_bytes(np.zeros(shape, dtype=np.uint8))

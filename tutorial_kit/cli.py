@@ -9,9 +9,12 @@ non-zero exit code: 1 for bad input, 2 for a bad option, 130 for Ctrl-C.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import importlib
 import math
 import os
 import sys
+import threading
 import warnings
 
 from helpers import (NEIGHBORHOODS, PLACEMENTS, PRESETS, CoverSet, arrange_covers,
@@ -122,6 +125,7 @@ def _main(argv):
     try:
         _check_options(args)
         outputs = _check_outputs(args)
+        _import_in_background()
         scan = scan_folder(args.covers_dir, max_side=args.max_side)
         _check_limits(args, n_covers=len(scan.covers), size=scan.size)
         with warnings.catch_warnings(record=True) as caught:
@@ -256,6 +260,20 @@ def _check_limits(args, n_covers, size):
             f"training {iterations:,} steps on a {rows}x{cols} grid would take about "
             f"{_duration(seconds)}, over the time limit of {_duration(TIME_LIMIT)}; "
             "use fewer --iterations or a smaller grid")
+
+
+def _import_in_background(modules=("scipy.optimize", "scipy.spatial.distance", "minisom")):
+    """Import the libraries the pipeline needs later on a second thread.
+
+    They take most of a second to import, while reading the covers and building
+    the features mostly wait on the disk and on numpy, which let other threads
+    run: on two cores the imports then cost almost nothing.
+    """
+    def run():
+        for name in modules:
+            with contextlib.suppress(Exception):  # the pipeline's own import reports it
+                importlib.import_module(name)
+    threading.Thread(target=run, name="imports", daemon=True).start()
 
 
 def _run_cli(args, scan):

@@ -164,14 +164,16 @@ def train_steps(som, data, order, start, iterations):
     separable = (som.neighborhood == som._gaussian and som.topology == "rectangular"
                  and np.array_equal(som._xx.T[:, 0], som._neigx)
                  and np.array_equal(som._yy.T[0], som._neigy))
+    # -(x - x_c)^2 for every cell x and winner x_c: whole numbers, exact
+    across = -np.power(np.subtract.outer(som._neigx, som._neigx), 2)
+    down = -np.power(np.subtract.outer(som._neigy, som._neigy), 2)
     for x, eta, sigma in zip(data[order], etas, sigmas):
         np.subtract(x, weights, out=diff)
         # MiniSom: linalg.norm(x - w, axis=-1).argmin(); sqrt keeps the order
         win = divmod(int(np.sqrt(np.add.reduce(diff * diff, axis=-1)).argmin()), cols)
         if separable:  # MiniSom's _gaussian: exp(-dx^2/d) * exp(-dy^2/d), outer product
             d = 2 * sigma * sigma
-            g = np.multiply.outer(np.exp(-np.power(som._neigx - som._neigx[win[0]], 2) / d),
-                                  np.exp(-np.power(som._neigy - som._neigy[win[1]], 2) / d))
+            g = np.multiply.outer(np.exp(across[win[0]] / d), np.exp(down[win[1]] / d))
         else:
             g = som.neighborhood(win, sigma)
         g = g * eta

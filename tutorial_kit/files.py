@@ -17,11 +17,13 @@ import os
 import secrets
 import signal
 import stat
+import struct
 import threading
+import zlib
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 
 from tutorial_kit.images import printable
 
@@ -140,11 +142,64 @@ def check_distinct(first, second):
                           "positions file: give two different paths")
 
 
-def png_bytes(image):
-    """An image array as PNG bytes."""
-    buffer = io.BytesIO()
-    Image.fromarray(np.asarray(image, dtype=np.uint8)).save(buffer, format="PNG", compress_level=1)
-    return buffer.getvalue()
+_PNG_COLOUR_TYPES = {1: 0, 3: 2, 4: 6}  # grey, RGB, RGBA
+_PNG_BAND_BYTES = 1 << 22  # deflate about 4 MB of filtered rows at a time
+
+
+def _png_chunk(kind, data):
+    return (struct.pack(">I", len(data)) + kind + data
+            + struct.pack(">I", zlib.crc32(data, zlib.crc32(kind))))
+
+
+def _adler32_combine(first, second, second_length):
+    """The Adler-32 of two byte strings joined, from the checksum of each (as zlib's C function)."""
+    base = 65521
+    remainder = second_length % base
+    low = ((first & 0xFFFF) + (second & 0xFFFF) + base - 1) % base
+    high = (remainder * (first & 0xFFFF) + (first >> 16) + (second >> 16) + base - remainder) % base
+    return (high << 16) | low
+
+
+def png_bytes(image, threads=2):
+    """An image array (height, width[, 1, 3 or 4]) of uint8 as PNG bytes.
+
+    The same file format Pillow writes, made faster for big grids: each row is
+    stored as its difference to the row above (PNG's "Up" filter), and bands of
+    rows are deflated at level 1 on ``threads`` threads into one zlib stream (as
+    pigz does), so 3,000 covers' grid (467 MB of pixels) never waits on one core.
+    """
+    image = np.ascontiguousarray(image, dtype=np.uint8)
+    height, width = image.shape[:2]
+    channels = 1 if image.ndim == 2 else image.shape[2]
+    if image.ndim not in (2, 3) or channels not in _PNG_COLOUR_TYPES or 0 in image.shape:
+        raise ValueError(f"cannot write an image of shape {image.shape} as PNG")
+    rows = image.reshape(height, width * channels)
+    step = max(1, _PNG_BAND_BYTES // rows.shape[1])
+    bands = [(start, min(start + step, height)) for start in range(0, height, step)]
+
+    def deflate(band):
+        start, stop = band
+        filtered = np.empty((stop - start, rows.shape[1] + 1), dtype=np.uint8)
+        filtered[:, 0] = 2  # filter type "Up": the byte minus the one above it (mod 256)
+        np.subtract(rows[start:stop], rows[start - 1:stop - 1] if start else
+                    np.vstack([np.zeros_like(rows[:1]), rows[:stop - 1]]), out=filtered[:, 1:])
+        compressor = zlib.compressobj(1, zlib.DEFLATED, -15)  # raw deflate, no header
+        last = stop == height
+        data = compressor.compress(filtered) + compressor.flush(
+            zlib.Z_FINISH if last else zlib.Z_SYNC_FLUSH)  # a sync flush ends on a byte
+        return data, zlib.adler32(filtered), filtered.size
+
+    with ThreadPoolExecutor(max(1, threads)) as pool:
+        parts = list(pool.map(deflate, bands))
+    checksum = 1  # the Adler-32 of nothing
+    for _, band_checksum, size in parts:
+        checksum = _adler32_combine(checksum, band_checksum, size)
+    header = struct.pack(">IIBBBBB", width, height, 8, _PNG_COLOUR_TYPES[channels], 0, 0, 0)
+    stream = [data for data, _, _ in parts]  # one zlib stream, an IDAT chunk per band
+    stream[0] = b"\x78\x01" + stream[0]  # zlib's header: deflate, fastest level
+    stream[-1] = stream[-1] + struct.pack(">I", checksum)
+    return b"".join([b"\x89PNG\r\n\x1a\n", _png_chunk(b"IHDR", header),
+                     *(_png_chunk(b"IDAT", data) for data in stream), _png_chunk(b"IEND", b"")])
 
 
 def spreadsheet_safe(cell):
