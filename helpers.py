@@ -165,7 +165,7 @@ def make_features(images):
         return CoverFeatures(mean=mean, scale=scale, images=images,
                              **fast.big_folder_features(pixels, mean, scale, varying, MAX_COMPONENTS))
     gram = np.zeros((len(pixels), len(pixels)))  # G = X X^T of the standardised pixels X
-    for _, block in fast.standardised_chunks(pixels, mean, scale):  # float32 blocks
+    for _, block in fast.standardised_chunks(pixels, mean, scale, rounded_once=True):
         gram += block @ block.T
     # X's columns sum to zero, so G @ ones = 0; double centring (as in classical
     # MDS) removes the float32 rounding that would leave an N-th, noise column.
@@ -225,7 +225,7 @@ class TrainedSom(NamedTuple):
     """What :func:`train_som` returns."""
     som: object                   # minisom.MiniSom; som.get_weights() is (rows, cols, n_features)
     curve_iterations: np.ndarray  # iterations at which the quantization error (mean
-    curve_errors: np.ndarray      # distance of the covers to their winners) was recorded
+    curve_errors: np.ndarray      # distance of the covers (500 of a bigger folder) to their winners)
 
 def train_som(data, rows, cols, *, sigma, learning_rate, iterations,
               neighborhood_function="gaussian", topology="rectangular",
@@ -244,7 +244,7 @@ def train_som(data, rows, cols, *, sigma, learning_rate, iterations,
         The two main principal axes, MiniSom's random weights (2019) or random covers.
     random_seed : int, same seed, same map
     progress : True (a bar on long runs) or a callable ``f(done, total)``, optional
-    curve_points : int, how many quantization errors to record
+    curve_points : int, how many quantization errors to record (of 500 covers at most)
 
     Returns
     -------
@@ -279,13 +279,14 @@ def _train_som(data, rows, cols, settings, random_seed, progress=None, curve_poi
     checkpoints = np.unique(np.linspace(0, iterations, min(curve_points, iterations) + 1).astype(int))
     seconds = iterations * (2.5e-5 + 1e-9 * rows * cols * (data.shape[1] + 20))  # on 2 cores
     report, curve = progress_reporter(progress, iterations, seconds), []
+    sample = data[np.unique(np.linspace(0, len(data) - 1, min(len(data), 500)).astype(int))]
     with np.errstate(over="ignore", invalid="ignore"):  # divergence is checked below
         for start, stop in zip(checkpoints[:-1], checkpoints[1:]):
-            curve.append((start, som.quantization_error(data)))
+            curve.append((start, som.quantization_error(sample)))
             report(start)
             # for t in start..stop-1: som.update(x, som.winner(x), t, iterations), x = data[order[t]]
             fast.train_steps(som, data, order[start:stop], start, iterations)
-        curve.append((iterations, som.quantization_error(data)))
+        curve.append((iterations, som.quantization_error(sample)))
     report(iterations)
     # A too-large learning rate (or mexican_hat's negative neighbours) makes the
     # weights grow without bound; healthy ones stay among the covers.

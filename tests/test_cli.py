@@ -559,3 +559,39 @@ def test_the_headers_are_read_once(tmp_path, monkeypatch, capsys):
     assert cli.main([str(folder), *QUICK]) == 0
     assert len(calls) == 1
     assert "4 covers on a 2x2 grid" in capsys.readouterr().out
+
+
+def test_a_terminal_sees_each_stage_on_one_status_line(tmp_path):
+    """On a terminal, a long run says what it is doing (reading, features, training,
+    placing, writing) on one line that it rewrites and finally clears."""
+    import pty
+    import select
+
+    folder = make_covers(tmp_path / "covers", n=60)
+    controller, terminal = pty.openpty()
+    process = subprocess.Popen([sys.executable, str(HELPERS), str(folder), "--out",
+                                str(tmp_path / "grid.png"), *QUICK],
+                               stdout=subprocess.PIPE, stderr=terminal, cwd=tmp_path)
+    os.close(terminal)
+    seen = b""
+    while True:
+        ready, _, _ = select.select([controller], [], [], 120)
+        assert ready, "no output for two minutes"
+        try:
+            chunk = os.read(controller, 4096)
+        except OSError:  # the other end closed
+            break
+        if not chunk:
+            break
+        seen += chunk
+    stdout = process.communicate(timeout=120)[0].decode()
+    os.close(controller)
+    assert process.returncode == 0, seen
+    text = seen.decode()
+    stages = ["reading covers: 50 of 60", "reading covers: 60 of 60", "building the features of 60",
+              "training: 0%", "placing the covers", "writing grid.png"]
+    positions = [text.find(stage) for stage in stages]
+    assert -1 not in positions and positions == sorted(positions), text
+    assert text.endswith("\r\x1b[K")  # the line is cleared at the end
+    assert "\n" not in text  # nothing else was written to stderr
+    assert stdout.startswith("60 covers on a")

@@ -128,19 +128,22 @@ def _main(argv):
         _import_in_background()
         scan = scan_folder(args.covers_dir, max_side=args.max_side)
         _check_limits(args, n_covers=len(scan.covers), size=scan.size)
+        status = _progress.status_line()  # what a long run is doing, on a terminal
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            covers, result = _run_cli(args, scan)
+            covers, result = _run_cli(args, scan, status)
         for warning in caught:  # e.g. MiniSom's "sigma might be too high"
             print(f"warning: {printable(' '.join(str(warning.message).split()))}",
                   file=sys.stderr)
         contents = []
         if "out" in outputs:
+            status(f"writing {printable(outputs['out'].name)}")
             contents.append((outputs["out"], png_bytes(result.mosaic(args.border))))
         if "positions" in outputs:
             contents.append((outputs["positions"],
                              positions_csv(covers.names, result.placement.positions)))
         write_files(contents)  # both or neither
+        status(None)
     except (ValueError, OSError) as error:
         _progress.end_line()
         print(f"error: {_one_line(error)}", file=sys.stderr)
@@ -276,20 +279,30 @@ def _import_in_background(modules=("scipy.optimize", "scipy.spatial.distance", "
     threading.Thread(target=run, name="imports", daemon=True).start()
 
 
-def _run_cli(args, scan):
+def _run_cli(args, scan, status):
     """Load (the headers were read by ``scan_folder``), report skipped files, arrange
-    and report dropped covers."""
-    covers = CoverSet(*read_folder(args.covers_dir, max_side=args.max_side, scan=scan))
+    and report dropped covers; ``status`` shows each stage (see `progress.status_line`)."""
+    covers = CoverSet(*read_folder(
+        args.covers_dir, max_side=args.max_side, scan=scan,
+        progress=lambda done, total: status(f"reading covers: {done:,} of {total:,}")))
+    status(None)
     for name, reason in covers.skipped:
         print(f"skipped {name}: {reason}", file=sys.stderr)
     if covers.resized:
         print(f"note: {covers.resized}", file=sys.stderr)
+
+    def training(done, total):
+        status(f"training: {100 * done // total}%" if done < total else
+               "placing the covers and measuring the map")
+
+    status(f"building the features of {len(covers.names):,} covers")
     result = arrange_covers(
         covers, args.rows, args.cols, preset=args.preset, placement=args.placement,
-        seed=args.seed, allow_drop=args.allow_drop, progress=True, polish=args.polish,
+        seed=args.seed, allow_drop=args.allow_drop, progress=training, polish=args.polish,
         sigma=args.sigma,
         learning_rate=args.learning_rate, iterations=args.iterations,
         neighborhood_function=args.neighborhood)
+    status(None)
     for index in result.placement.dropped:
         print(f"dropped {printable(covers.names[index])}: no room on the "
               f"{result.rows}x{result.cols} grid", file=sys.stderr)

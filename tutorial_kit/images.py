@@ -329,12 +329,13 @@ def scan_folder(folder, size=None, max_side=MAX_SIDE):
     return Scan(covers, skipped, size, capped)
 
 
-def read_folder(folder, size=None, max_side=MAX_SIDE, scan=None):
+def read_folder(folder, size=None, max_side=MAX_SIDE, scan=None, progress=None):
     """Decode every cover of ``folder``; see ``helpers.load_covers``.
 
     ``scan``, the result of ``scan_folder(folder, size, max_side)`` if the
     caller already has it (the command line checks its limits on it first),
-    saves reading every header twice.
+    saves reading every header twice. ``progress(done, total)``, if given, is
+    called after every 50th file and after the last.
 
     Returns
     -------
@@ -354,7 +355,9 @@ def read_folder(folder, size=None, max_side=MAX_SIDE, scan=None):
     images = np.empty((len(scan.covers), height, width, 3), dtype=np.uint8)
     names, changed = [], 0
     with strict_pillow():
-        for path, upright in scan.covers:
+        for done, (path, upright) in enumerate(scan.covers, start=1):
+            if progress is not None and (done % 50 == 0 or done == len(scan.covers)):
+                progress(done, len(scan.covers))
             try:
                 images[len(names)] = read_cover(path, scan.size)
             except Exception as error:  # e.g. a truncated file, malformed EXIF

@@ -1,4 +1,5 @@
-"""Progress bars for long training runs: a widget in a notebook, text on a terminal."""
+"""Progress for long runs: a training bar (a widget in a notebook, text on a terminal)
+and the command line's status line."""
 
 from __future__ import annotations
 
@@ -44,6 +45,24 @@ def progress_reporter(progress, total, seconds):
 
 
 _line_open = False  # a terminal progress line is waiting for its end
+
+
+def status_line():
+    """A function ``show(text)`` that rewrites one status line on a terminal's stderr.
+
+    The command line says with it what a long run is doing (reading 1,200 of
+    3,000 covers, training 37%, writing the grid); ``show(None)`` clears the
+    line. In logs and pipes (stderr not a terminal) it does nothing.
+    """
+    if not sys.stderr.isatty():
+        return lambda text: None
+
+    def show(text):
+        global _line_open
+        _line_open = text is not None
+        # \r goes back to the line's start, ESC [K erases what is left of the old text
+        print(f"\r\033[K{text or ''}", end="", file=sys.stderr, flush=True)
+    return show
 
 
 def end_line():
