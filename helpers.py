@@ -554,7 +554,7 @@ def read_genres(names, catalogue=DATA_DIR / "covers.csv"):
 
 def arrange_covers(covers=BUNDLED_COVERS, rows=None, cols=None, *, preset="default",
                    placement="assignment", seed=42, allow_drop=False, progress=None,
-                   features=None, polish=False, **settings):
+                   features=None, polish=False, curve_points=50, **settings):
     """The whole pipeline: covers in, arranged grid and its quality out.
 
     Parameters
@@ -563,7 +563,7 @@ def arrange_covers(covers=BUNDLED_COVERS, rows=None, cols=None, *, preset="defau
     rows, cols : int, optional; by default the smallest near-square grid that fits
     preset, **settings : as for :func:`som_settings`
     placement, allow_drop : as ``strategy`` and ``allow_drop`` of :func:`place_covers`
-    seed, progress : as ``random_seed`` and ``progress`` of :func:`train_som`
+    seed, progress, curve_points : as ``random_seed``, ``progress``, ``curve_points`` of :func:`train_som`
     features : CoverFeatures of these covers, optional (saves time)
     polish : bool, swap nearby covers after an assignment (section 4; the command line's default)
     """
@@ -581,7 +581,7 @@ def arrange_covers(covers=BUNDLED_COVERS, rows=None, cols=None, *, preset="defau
     elif len(features) != len(covers.names):
         raise ValueError(f"features of {len(features)} covers given for {len(covers.names)} covers")
     data = checks.features(features.values)  # the one check; the steps below trust it
-    trained = _train_som(data, rows, cols, chosen, seed, progress)
+    trained = _train_som(data, rows, cols, chosen, seed, progress, curve_points)
     where = _place_covers(trained.som.get_weights(), data, placement, allow_drop)
     if polish and placement == "assignment":
         where = where._replace(positions=fast.swap_pass(data, where.positions, rows, cols))

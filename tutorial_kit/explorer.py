@@ -643,7 +643,7 @@ class Explorer:
             warnings.simplefilter("always")
             arrangement = arrange_covers(covers, rows, cols, features=features,
                                          progress=self._reporter(generation, started),
-                                         **settings)
+                                         curve_points=10, **settings)  # no curve shown
         if caught:
             first = caught[0]
             source = ("MiniSom" if Path(first.filename).stem == "minisom"

@@ -179,32 +179,33 @@ def train_steps(som, data, order, start, iterations):
     which one wins.
     """
     steps = np.arange(start, start + len(order))
-    etas = som._learning_rate_decay_function(som._learning_rate, steps, iterations)
-    sigmas = som._sigma_decay_function(som._sigma, steps, iterations)
+    etas = som._learning_rate_decay_function(som._learning_rate, steps, iterations).tolist()
+    sigmas = som._sigma_decay_function(som._sigma, steps, iterations).tolist()
     rows, cols, n_features = som._weights.shape
     weights = np.ascontiguousarray(som._weights.reshape(rows * cols, n_features).T)
     diff, squares = np.empty_like(weights), np.empty_like(weights)
-    distances = np.empty(rows * cols)
+    distances, g = np.empty(rows * cols), np.empty((rows, cols))
     separable = (som.neighborhood == som._gaussian and som.topology == "rectangular"
                  and np.array_equal(som._xx.T[:, 0], som._neigx)
                  and np.array_equal(som._yy.T[0], som._neigy))
     # -(x - x_c)^2 for every cell x and winner x_c: whole numbers, exact
     across = -np.power(np.subtract.outer(som._neigx, som._neigx), 2)
     down = -np.power(np.subtract.outer(som._neigy, som._neigy), 2)
-    for x, eta, sigma in zip(data[order], etas, sigmas):
-        np.subtract(x[:, None], weights, out=diff)
+    subtract, multiply, add, exp = np.subtract, np.multiply, np.add, np.exp  # fewer lookups
+    for x, eta, sigma in zip(data[order][:, :, None], etas, sigmas):
+        subtract(x, weights, out=diff)
         # MiniSom: linalg.norm(x - w, axis=-1).argmin(); sqrt keeps the order
-        np.multiply(diff, diff, out=squares)
-        np.add.reduce(squares, axis=0, out=distances)
-        win = divmod(int(np.sqrt(distances, out=distances).argmin()), cols)
+        multiply(diff, diff, out=squares)
+        add.reduce(squares, axis=0, out=distances)
+        i, j = divmod(int(np.sqrt(distances, out=distances).argmin()), cols)
         if separable:  # MiniSom's _gaussian: exp(-dx^2/d) * exp(-dy^2/d), outer product
             d = 2 * sigma * sigma
-            g = np.multiply.outer(np.exp(across[win[0]] / d), np.exp(down[win[1]] / d))
+            multiply.outer(exp(across[i] / d), exp(down[j] / d), out=g)
         else:
-            g = som.neighborhood(win, sigma)
-        g = g * eta
-        diff *= g.reshape(-1)  # MiniSom: einsum('ij, ijk->ijk', g, x - w)
-        weights += diff
+            g[...] = som.neighborhood((i, j), sigma)
+        multiply(g, eta, out=g)
+        multiply(diff, g.reshape(-1), out=diff)  # MiniSom: einsum('ij, ijk->ijk', g, x - w)
+        add(weights, diff, out=weights)
     som._weights[...] = weights.T.reshape(rows, cols, n_features)
 
 
