@@ -350,7 +350,8 @@ def place_covers(weights, data, strategy="assignment", allow_drop=False):
     strategy : {'assignment', 'greedy'}
         'greedy', the 2019 post's: the first cover to win a neuron stays there,
         the others fill the empty cells in row-major order. 'assignment': the
-        matching with the least total squared distance (linear_sum_assignment).
+        matching with the least total squared distance (linear_sum_assignment;
+        past 4,000 covers, solved in overlapping windows of the grid).
     allow_drop : bool
         Drop the covers that do not fit, rather than name the smallest grid that fits.
 
@@ -370,7 +371,9 @@ def _place_covers(weights, data, strategy, allow_drop):
     _check_placement(len(data), rows, cols, strategy, allow_drop)
     cost = squared_distances(data, weights.reshape(rows * cols, -1))
     cell_of = np.full(len(data), -1)
-    if strategy == "assignment":
+    if strategy == "assignment" and fast.DENSE_ASSIGNMENT_UP_TO < len(data) <= rows * cols:
+        cell_of = fast.windowed_assignment(cost, rows, cols)  # N^3 would dominate
+    elif strategy == "assignment":
         covers, cells = linear_sum_assignment(cost)
         cell_of[covers] = cells
     else:

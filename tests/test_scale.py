@@ -192,3 +192,64 @@ def test_the_command_lines_time_limit_counts_the_iterations_a_big_map_gets():
     assert at_5000 < TIME_LIMIT
     with pytest.raises(LimitError, match="training 20,480 steps"):
         _check_limits(args, n_covers=100, size=(185, 278))
+
+
+# --- the assignment of a big folder (tutorial_kit.fast.windowed_assignment) ---
+
+def _som_like_cost(n, rows, cols, seed):
+    """Squared distances from n covers to the cells of a smooth map (as a trained SOM's)."""
+    rng = np.random.default_rng(seed)
+    r, c = np.divmod(np.arange(rows * cols), cols)
+    cells = np.column_stack([r / rows, c / cols, np.sin(3 * r / rows) * np.cos(2 * c / cols)])
+    covers = cells[rng.choice(rows * cols, n, replace=False)] + rng.normal(0, 0.08, (n, 3))
+    return ((covers[:, None, :] - cells[None, :, :]) ** 2).sum(axis=2)
+
+
+@pytest.mark.parametrize("n, rows, cols", [(300, 18, 18), (500, 20, 27), (61, 8, 8)])
+def test_windowed_assignment_gives_each_cover_its_own_cell(n, rows, cols):
+    cost = _som_like_cost(n, rows, cols, seed=n)
+    cell_of = fast.windowed_assignment(cost, rows, cols, window=8)
+    assert cell_of.shape == (n,) and len(np.unique(cell_of)) == n
+    assert cell_of.min() >= 0 and cell_of.max() < rows * cols
+
+
+def test_windowed_assignment_is_near_the_optimum_and_never_worse_than_its_start():
+    from scipy.optimize import linear_sum_assignment
+
+    cost = _som_like_cost(500, 20, 27, seed=4)
+    covers, cells = linear_sum_assignment(cost)
+    best = cost[covers, cells].sum()
+    start = cost[np.arange(500), fast.nearest_free_start(cost, 27)].sum()
+    windowed = cost[np.arange(500), fast.windowed_assignment(cost, 20, 27, window=8)].sum()
+    assert best <= windowed <= start
+    assert windowed <= 1.05 * best < start  # the windows close most of the gap
+
+
+def test_a_window_as_big_as_the_grid_is_the_exact_optimum():
+    from scipy.optimize import linear_sum_assignment
+
+    cost = _som_like_cost(150, 13, 12, seed=9)
+    covers, cells = linear_sum_assignment(cost)
+    cell_of = fast.windowed_assignment(cost, 13, 12, window=13)
+    assert cost[np.arange(150), cell_of].sum() == pytest.approx(cost[covers, cells].sum(), rel=1e-12)
+
+
+def test_place_covers_switches_to_windows_past_the_limit(monkeypatch):
+    # with the limit lowered, a 120-cover folder takes the windowed path, and
+    # its placement is still one cover per cell, near the dense optimum
+    rng = np.random.default_rng(2)
+    data = rng.normal(size=(120, 3))
+    weights = rng.normal(size=(11, 11, 3))
+    dense = helpers.place_covers(weights, data)
+    calls = []
+    real = fast.windowed_assignment
+    monkeypatch.setattr(fast, "DENSE_ASSIGNMENT_UP_TO", 100)
+    monkeypatch.setattr(fast, "windowed_assignment", lambda *a, **k: calls.append(a) or real(*a, **k))
+    windowed = helpers.place_covers(weights, data)
+    assert len(calls) == 1
+    assert len(np.unique(windowed.positions, axis=0)) == 120
+
+    def total(positions):
+        flat = weights.reshape(121, 3)[positions[:, 0] * 11 + positions[:, 1]]
+        return ((data - flat) ** 2).sum()
+    assert total(dense.positions) <= total(windowed.positions) <= 1.1 * total(dense.positions)

@@ -17,8 +17,8 @@ import sys
 import threading
 import warnings
 
-from helpers import (NEIGHBORHOODS, PLACEMENTS, PRESETS, CoverSet, arrange_covers,
-                     format_quality, grid_shape_for, som_settings)
+from helpers import (EXACT_UP_TO, MAX_COMPONENTS, NEIGHBORHOODS, PLACEMENTS, PRESETS, CoverSet,
+                     arrange_covers, format_quality, grid_shape_for, som_settings)
 from tutorial_kit import progress as _progress
 from tutorial_kit.download import download_command
 from tutorial_kit.files import (check_distinct, check_target, png_bytes,
@@ -206,31 +206,31 @@ def estimate(n_covers, size, rows, cols, iterations, border, with_png):
 
     Memory:
     - covers: the uint8 pixels, N x height x width x 3 bytes;
-    - map: MiniSom's weights (cells x features float64) plus the
-      cover-to-cell distance tables of the placement and the quality
-      figures (about 4 tables of N x cells float64);
-    - picture: the grid image, Pillow's copy (4 bytes a pixel) and the PNG
-      bytes, about 3 times the image; nothing without ``--out``.
+    - map: the weights and the training loop's two work copies (cells x
+      features float64 each), about 4 tables of N x cells float64 (placement
+      and quality) and 3 of N x N (the local swaps and DPQ);
+    - picture: the grid image and its PNG bytes, at most about twice the
+      image; nothing without ``--out``.
+    The features are the N - 1 exact ones up to ``EXACT_UP_TO`` covers, then
+    ``MAX_COMPONENTS`` (see ``helpers.make_features``).
     Time: every training step costs STEP_SECONDS, plus CELL_SECONDS per
     cell and WEIGHT_SECONDS per weight (cells x features), as measured with
     grids of 10x10 to 100x100 cells; the learning curve adds 51 quantization
-    errors of N x cells x features each.
-    Features are counted as N - 1 for memory, the most the map ever gets,
-    but as at most 100 for time: the limits are there to stop options that
-    ask too much, not a big folder (whose features the pipeline may reduce).
+    errors of at most 500 covers x cells x features each.
     """
     width, height = size
     features = max(n_covers - 1, 1)
+    if n_covers > EXACT_UP_TO:
+        features = min(features, MAX_COMPONENTS)
     cells = rows * cols
     mosaic = (rows * (height + border) - border) * (cols * (width + border) - border) * 3
     memory = {
         "covers": n_covers * width * height * 3,
-        "map": 8 * cells * (features + 4 * n_covers + 8),
-        "picture": 3 * mosaic if with_png else 0,
+        "map": 8 * (cells * (3 * features + 4 * n_covers + 8) + 3 * n_covers ** 2),
+        "picture": 2 * mosaic if with_png else 0,
     }
-    features = min(features, 100)
     seconds = (iterations * (STEP_SECONDS + cells * (CELL_SECONDS + WEIGHT_SECONDS * features))
-               + 51 * n_covers * cells * features * 1e-9)
+               + 51 * min(n_covers, 500) * cells * features * 1e-9)
     return memory, seconds
 
 
