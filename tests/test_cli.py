@@ -62,7 +62,7 @@ RUNS = {
     "border_huge": ("good", [*OUTPUTS, "--border", "10000"]),
     "iterations_huge": ("good", [*OUTPUTS, "--iterations", "1000000000"]),
     "grid_huge": ("good", [*OUTPUTS, "--rows", "3000", "--cols", "3000"]),
-    "training_too_long": ("good", [*OUTPUTS, "--iterations", "5000000", "--rows", "30", "--cols", "30"]),
+    "training_too_long": ("good", [*OUTPUTS, "--iterations", "20000000", "--rows", "30", "--cols", "30"]),
     "seed_negative": ("good", [*OUTPUTS, *QUICK, "--seed", "-1"]),
     "sigma_nan": ("good", [*OUTPUTS, *QUICK, "--sigma", "nan"]),
     "out_is_input": ("pngs", ["--out", "{pngs}/cover00.png", *QUICK]),
@@ -359,7 +359,7 @@ def test_limits_are_refused_at_once_naming_the_limit(runs):
     assert "grid image would be" in border and "--border (10000)" in border
     assert "memory limit" in border
     iterations = runs["iterations_huge"].stderr
-    assert "--iterations 1,000,000,000 is over the limit of 24,000,000" in iterations
+    assert "--iterations 1,000,000,000 is over the limit of 40,000,000" in iterations
     grid = runs["grid_huge"].stderr
     assert "3000x3000" in grid and "memory limit" in grid
     assert "time limit" in runs["training_too_long"].stderr

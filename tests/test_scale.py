@@ -184,11 +184,11 @@ def test_the_command_line_polishes_unless_told_not_to():
 
 
 def test_the_command_lines_time_limit_counts_the_iterations_a_big_map_gets():
-    """300x300 cells: 5,000 steps would pass the time limit, the 20,480 it trains do not."""
+    """400x400 cells: 5,000 steps would pass the time limit, the 20,480 it trains do not."""
     from tutorial_kit.cli import TIME_LIMIT, LimitError, _check_limits, _parser, estimate
 
-    args = _parser().parse_args(["covers", "--rows", "300", "--cols", "300"])
-    _, at_5000 = estimate(100, (185, 278), 300, 300, 5000, 0, False)
+    args = _parser().parse_args(["covers", "--rows", "400", "--cols", "400"])
+    _, at_5000 = estimate(100, (185, 278), 400, 400, 5000, 0, False)
     assert at_5000 < TIME_LIMIT
     with pytest.raises(LimitError, match="training 20,480 steps"):
         _check_limits(args, n_covers=100, size=(185, 278))

@@ -32,11 +32,13 @@ from tutorial_kit.images import MAX_SIDE, printable, read_folder, scan_folder
 # same cost model for its progress bar); see `estimate`.
 MEMORY_LIMIT = 4 * 1024**3  # bytes: half of a common 8 GB laptop
 TIME_LIMIT = 600  # seconds: ten minutes of training is far beyond any useful map
-STEP_SECONDS = 2.5e-5  # fixed cost of one training step (MiniSom's winner and update)
-CELL_SECONDS = 2e-7  # extra cost per grid cell and step (the neighbourhood, the winner)
-WEIGHT_SECONDS = 5e-9  # extra cost per weight (cells x features) and step
+# Measured with tutorial_kit.fast.train_steps on 5x5 to 100x100 grids (2 cores), then
+# rounded up by about half, for slower laptops:
+STEP_SECONDS = 1.5e-5  # fixed cost of one training step (the winner and the update)
+CELL_SECONDS = 4e-8  # extra cost per grid cell and step (the neighbourhood, the winner)
+WEIGHT_SECONDS = 2.5e-9  # extra cost per weight (cells x features) and step
 # An option alone can be refused before the folder is even listed:
-MAX_ITERATIONS = int(TIME_LIMIT / STEP_SECONDS)  # 24 million steps take the limit
+MAX_ITERATIONS = int(TIME_LIMIT / STEP_SECONDS)  # 40 million steps take the limit
 MAX_SEED = 2**32 - 1  # MiniSom seeds numpy's RandomState
 
 
@@ -209,8 +211,8 @@ def estimate(n_covers, size, rows, cols, iterations, border, with_png):
     - map: the weights and the training loop's two work copies (cells x
       features float64 each), about 4 tables of N x cells float64 (placement
       and quality) and 3 of N x N (the local swaps and DPQ);
-    - picture: the grid image and its PNG bytes, at most about twice the
-      image; nothing without ``--out``.
+    - picture: the grid image, the PNG writer's filtered rows and its bytes,
+      counted as three times the image; nothing without ``--out``.
     The features are the N - 1 exact ones up to ``EXACT_UP_TO`` covers, then
     ``MAX_COMPONENTS`` (see ``helpers.make_features``).
     Time: every training step costs STEP_SECONDS, plus CELL_SECONDS per
@@ -227,7 +229,7 @@ def estimate(n_covers, size, rows, cols, iterations, border, with_png):
     memory = {
         "covers": n_covers * width * height * 3,
         "map": 8 * (cells * (3 * features + 4 * n_covers + 8) + 3 * n_covers ** 2),
-        "picture": 2 * mosaic if with_png else 0,
+        "picture": 3 * mosaic if with_png else 0,
     }
     seconds = (iterations * (STEP_SECONDS + cells * (CELL_SECONDS + WEIGHT_SECONDS * features))
                + 51 * min(n_covers, 500) * cells * features * 1e-9)
