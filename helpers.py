@@ -519,8 +519,9 @@ def make_mosaic(images, positions, rows, cols, border=0, background=255):
     positions, placed = checks.positions(positions, len(images), "images", rows, cols)
     h, w = images.shape[1] + border, images.shape[2] + border  # a cell and its border
     mosaic = np.full((rows * h - border, cols * w - border, 3), background, dtype=np.uint8)
-    for image, (r, c) in zip(images[placed], positions[placed]):
-        mosaic[r * h:(r + 1) * h - border, c * w:(c + 1) * w - border] = image
+    for index in np.flatnonzero(placed):  # (never a copy of all the covers)
+        r, c = positions[index]
+        mosaic[r * h:(r + 1) * h - border, c * w:(c + 1) * w - border] = images[index]
     return mosaic
 
 # ---------------------------------------------------------------------------

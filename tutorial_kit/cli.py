@@ -20,7 +20,6 @@ import warnings
 from helpers import (EXACT_UP_TO, MAX_COMPONENTS, NEIGHBORHOODS, PLACEMENTS, PRESETS, CoverSet,
                      arrange_covers, format_quality, grid_shape_for, som_settings)
 from tutorial_kit import progress as _progress
-from tutorial_kit.download import download_command
 from tutorial_kit.files import (check_distinct, check_target, png_bytes,
                                 positions_csv, write_files)
 from tutorial_kit.images import MAX_SIDE, printable, read_folder, scan_folder
@@ -121,6 +120,7 @@ def _main(argv):
     parser = _parser()
     args = parser.parse_args(argv)
     if args.download_originals is not None:
+        from tutorial_kit.download import download_command  # urllib and http: only here
         return download_command(args.download_originals)
     if not args.covers_dir:
         parser.error("give a COVERS_DIR (or --download-originals FOLDER)")
@@ -267,7 +267,7 @@ def _check_limits(args, n_covers, size):
             "use fewer --iterations or a smaller grid")
 
 
-def _import_in_background(modules=("scipy.optimize", "scipy.spatial.distance", "minisom")):
+def _import_in_background(modules=("minisom", "scipy.optimize", "scipy.spatial.distance")):
     """Import the libraries the pipeline needs later on a second thread.
 
     They take most of a second to import, while reading the covers and building

@@ -12,12 +12,14 @@ cover at all) is an error.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import math
 import re
 import statistics
 import warnings
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import NamedTuple
 
@@ -32,6 +34,10 @@ COVER_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp")  # compared in lower case
 # grows with the working size: 100 covers of 300x225 are 20 MB of pixels,
 # 100 phone photos at full size (4000x3000) would be 3.6 GB.
 MAX_SIDE = 300
+
+# Covers decoded at once (Pillow decodes without Python's lock), and the most
+# decoded or in hand at any moment: memory stays a few covers, never a folder.
+DECODING_THREADS, DECODING_AHEAD = 2, 8
 
 # Longest reason kept for a skipped file (the message stays one short line).
 _MAX_REASON = 160
@@ -351,20 +357,34 @@ def read_folder(folder, size=None, max_side=MAX_SIDE, scan=None, progress=None):
         scan = scan_folder(folder, size, max_side)
     skipped = list(scan.skipped)
     width, height = scan.size
-    # Pass 2: decode one file at a time straight into a preallocated array.
+    # Pass 2: decode straight into a preallocated array.
     images = np.empty((len(scan.covers), height, width, 3), dtype=np.uint8)
-    names, changed = [], 0
-    with strict_pillow():
-        for done, (path, upright) in enumerate(scan.covers, start=1):
-            if progress is not None and (done % 50 == 0 or done == len(scan.covers)):
-                progress(done, len(scan.covers))
-            try:
-                images[len(names)] = read_cover(path, scan.size)
-            except Exception as error:  # e.g. a truncated file, malformed EXIF
-                skipped.append((printable(path.name), describe_error(error)))
-                continue
+    names, changed = [], []
+
+    def finish(path, upright, decoding):
+        """Store one decoded cover, or name it as skipped."""
+        try:
+            images[len(names)] = decoding.result()
+        except Exception as error:  # e.g. a truncated file, malformed EXIF
+            skipped.append((printable(path.name), describe_error(error)))
+        else:
             names.append(path.name)
-            changed += upright != scan.size
+            changed.append(upright != scan.size)
+        done = len(names) + len(skipped) - len(scan.skipped)
+        if progress is not None and (done % 50 == 0 or done == len(scan.covers)):
+            progress(done, len(scan.covers))
+
+    # Pillow lets go of Python's lock while it reads and decodes, so two threads
+    # decode two files at once; at most DECODING_AHEAD are in hand, in order.
+    with strict_pillow(), ThreadPoolExecutor(DECODING_THREADS) as pool:
+        waiting = collections.deque()
+        for path, upright in scan.covers:
+            waiting.append((path, upright, pool.submit(read_cover, path, scan.size)))
+            if len(waiting) >= DECODING_AHEAD:
+                finish(*waiting.popleft())
+        while waiting:
+            finish(*waiting.popleft())
+    changed = sum(changed)
 
     skipped.sort()
     if not names:
