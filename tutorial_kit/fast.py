@@ -178,9 +178,9 @@ def train_steps(som, data, order, start, iterations):
     - the gaussian on a rectangular grid is the outer product of its two
       one-dimensional factors, as MiniSom computes it, without full-grid arrays.
 
-    The one difference: each distance's squares are added up in another order.
-    Only two neurons at the same distance to the last bit could then swap
-    which one wins.
+    The one difference: the winner is found from the squared distances, their
+    squares added up in another order. Only two neurons at the same distance to
+    the last bit could then swap which one wins.
     """
     steps = np.arange(start, start + len(order))
     etas = som._learning_rate_decay_function(som._learning_rate, steps, iterations).tolist()
@@ -198,10 +198,10 @@ def train_steps(som, data, order, start, iterations):
     subtract, multiply, add, exp = np.subtract, np.multiply, np.add, np.exp  # fewer lookups
     for x, eta, sigma in zip(data[order][:, :, None], etas, sigmas):
         subtract(x, weights, out=diff)
-        # MiniSom: linalg.norm(x - w, axis=-1).argmin(); sqrt keeps the order
+        # MiniSom: linalg.norm(x - w, axis=-1).argmin(); the square root changes no order
         multiply(diff, diff, out=squares)
         add.reduce(squares, axis=0, out=distances)
-        i, j = divmod(int(np.sqrt(distances, out=distances).argmin()), cols)
+        i, j = divmod(int(distances.argmin()), cols)
         if separable:  # MiniSom's _gaussian: exp(-dx^2/d) * exp(-dy^2/d), outer product
             d = 2 * sigma * sigma
             multiply.outer(exp(across[i] / d), exp(down[j] / d), out=g)
