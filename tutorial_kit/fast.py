@@ -173,13 +173,13 @@ def train_steps(som, data, order, start, iterations):
     - the weights are held one feature per row (features x neurons), so each
       numpy operation runs along all the neurons at once;
     - the decayed learning rate and sigma come as two arrays;
-    - ``x - w`` is computed once per step (MiniSom computes it twice), in
-      buffers that are reused;
+    - ``x - w`` is computed once per step (MiniSom computes it twice), in a
+      buffer that is reused, and squared and summed in one pass;
     - the gaussian on a rectangular grid is the outer product of its two
       one-dimensional factors, as MiniSom computes it, without full-grid arrays.
 
-    The one difference: the winner is found from the squared distances, their
-    squares added up in another order. Only two neurons at the same distance to
+    The one difference: the winner is found from the squared distances, added
+    up by ``einsum`` in another order. Only two neurons at the same distance to
     the last bit could then swap which one wins.
     """
     steps = np.arange(start, start + len(order))
@@ -187,7 +187,7 @@ def train_steps(som, data, order, start, iterations):
     sigmas = som._sigma_decay_function(som._sigma, steps, iterations).tolist()
     rows, cols, n_features = som._weights.shape
     weights = np.ascontiguousarray(som._weights.reshape(rows * cols, n_features).T)
-    diff, squares = np.empty_like(weights), np.empty_like(weights)
+    diff = np.empty_like(weights)
     distances, g = np.empty(rows * cols), np.empty((rows, cols))
     separable = (som.neighborhood == som._gaussian and som.topology == "rectangular"
                  and np.array_equal(som._xx.T[:, 0], som._neigx)
@@ -195,12 +195,11 @@ def train_steps(som, data, order, start, iterations):
     # -(x - x_c)^2 for every cell x and winner x_c: whole numbers, exact
     across = -np.power(np.subtract.outer(som._neigx, som._neigx), 2)
     down = -np.power(np.subtract.outer(som._neigy, som._neigy), 2)
-    subtract, multiply, add, exp = np.subtract, np.multiply, np.add, np.exp  # fewer lookups
+    subtract, multiply, add, exp, einsum = np.subtract, np.multiply, np.add, np.exp, np.einsum
     for x, eta, sigma in zip(data[order][:, :, None], etas, sigmas):
         subtract(x, weights, out=diff)
         # MiniSom: linalg.norm(x - w, axis=-1).argmin(); the square root changes no order
-        multiply(diff, diff, out=squares)
-        add.reduce(squares, axis=0, out=distances)
+        einsum("ij,ij->j", diff, diff, out=distances)
         i, j = divmod(int(distances.argmin()), cols)
         if separable:  # MiniSom's _gaussian: exp(-dx^2/d) * exp(-dy^2/d), outer product
             d = 2 * sigma * sigma
