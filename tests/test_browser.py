@@ -282,6 +282,30 @@ def _settle(page):
         "  return e && !/^training/.test(e.textContent.trim()); }", timeout=TIMEOUT_MS)
 
 
+def _load_folder(page, folder):
+    """Type ``folder`` into the main explorer's folder box and press Enter; return
+    the folder that was there before."""
+    box = _main(page).locator(".som-explorer-folder input")
+    before = box.input_value()
+    box.fill(folder)
+    box.press("Enter")
+    return before
+
+
+def _wait_value(page, control, value):
+    """Wait until the main explorer's ``control`` (a CSS selector inside it) holds ``value``."""
+    page.wait_for_function(
+        "([control, value]) => document.querySelector("
+        "'.som-explorer:not(.som-explorer-panel) ' + control).value === value",
+        arg=[control, value])
+
+
+def _active_cell(page):
+    """The index of JupyterLab's active notebook cell."""
+    return page.evaluate("() => [...document.querySelectorAll('.jp-Notebook .jp-Cell')]"
+                         ".findIndex(c => c.classList.contains('jp-mod-active'))")
+
+
 @pytest.mark.slow
 def test_the_notebook_runs_without_errors_and_shows_the_explorer(page):
     assert page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']").count() == 0
@@ -363,16 +387,11 @@ def test_a_refused_grid_dims_the_picture_until_a_good_update(page):
 @pytest.mark.slow
 def test_a_failed_load_dims_the_picture_and_puts_the_folder_back(page):
     main = _main(page)
-    box = main.locator(".som-explorer-folder input")
-    folder = box.input_value()
-    box.fill("no/such/folder")
-    box.press("Enter")
+    folder = _load_folder(page, "no/such/folder")
     _wait_status(page, "could not load")
     _wait_opacity(page, dimmed=True)
     assert "does not exist" in _status(page)
-    page.wait_for_function(
-        "folder => document.querySelector('.som-explorer:not(.som-explorer-panel) "
-        ".som-explorer-folder input').value === folder", arg=folder)
+    _wait_value(page, ".som-explorer-folder input", folder)
     # The next good update clears the dimming.
     before = _mosaic_src(page)
     main.locator(".som-explorer-reset-button").click()
@@ -385,33 +404,23 @@ def test_a_failed_load_dims_the_picture_and_puts_the_folder_back(page):
 def test_arrow_keys_change_a_dropdown_not_the_notebook_cell(page):
     main = _main(page)
     select = main.locator(".som-explorer-neighborhood select")
-    active = page.evaluate("() => [...document.querySelectorAll('.jp-Notebook .jp-Cell')]"
-                           ".findIndex(c => c.classList.contains('jp-mod-active'))")
+    active = _active_cell(page)
     select.focus()
     before = _mosaic_src(page)
     page.keyboard.press("ArrowDown")
-    page.wait_for_function(
-        "() => document.querySelector('.som-explorer:not(.som-explorer-panel) "
-        ".som-explorer-neighborhood select').value === 'triangle'")
+    _wait_value(page, ".som-explorer-neighborhood select", "triangle")
     _wait_for_new_mosaic(page, before)
-    now = page.evaluate("() => [...document.querySelectorAll('.jp-Notebook .jp-Cell')]"
-                        ".findIndex(c => c.classList.contains('jp-mod-active'))")
-    assert now == active, "the arrow key moved JupyterLab to another cell"
+    assert _active_cell(page) == active, "the arrow key moved JupyterLab to another cell"
     assert page.evaluate("() => document.activeElement.tagName") == "SELECT"
     page.keyboard.press("ArrowUp")
-    page.wait_for_function(
-        "() => document.querySelector('.som-explorer:not(.som-explorer-panel) "
-        ".som-explorer-neighborhood select').value === 'gaussian'")
+    _wait_value(page, ".som-explorer-neighborhood select", "gaussian")
     _settle(page)
 
 
 @pytest.mark.slow
 def test_skipped_files_are_counted_and_named_one_click_away(page):
     main = _main(page)
-    box = main.locator(".som-explorer-folder input")
-    folder = box.input_value()
-    box.fill("mixed")
-    box.press("Enter")
+    folder = _load_folder(page, "mixed")
     _wait_status(page, "5 covers on 2x3.*5 loaded, 2 skipped")
     details = main.locator(".som-explorer-skipped details")
     assert details.is_visible()
@@ -420,8 +429,7 @@ def test_skipped_files_are_counted_and_named_one_click_away(page):
     names = main.locator(".som-explorer-skipped").text_content()
     assert "broken.jpg" in names and "empty.png" in names
     page.screenshot(path=ARTIFACTS / "laptop_skipped.png")
-    box.fill(folder)
-    box.press("Enter")
+    _load_folder(page, folder)
     _wait_status(page, "^100 covers on 10x10")
 
 

@@ -187,6 +187,13 @@ def one_line_error(error_info, name):
     return message
 
 
+def download_error(dest, base_url, manifest, name="c.jpg", **options):
+    """The one-line DownloadError (naming ``name``) that downloading from ``base_url`` gives."""
+    with pytest.raises(DownloadError) as error:
+        download_original_covers(dest, base_url=base_url, manifest=manifest, **options)
+    return one_line_error(error, name)
+
+
 def test_wrong_content_on_the_server(dest, server, manifest):
     (server.root / "a.jpg").write_bytes(b"not the first cover")
     with pytest.raises(DownloadError) as error:
@@ -211,27 +218,20 @@ def test_offline(dest, manifest):
     with socket.socket() as probe:  # find a port where nobody listens
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    with pytest.raises(DownloadError) as error:
-        download_original_covers(dest, base_url=f"http://127.0.0.1:{port}/", manifest=manifest)
-    message = one_line_error(error, "c.jpg")
+    message = download_error(dest, f"http://127.0.0.1:{port}/", manifest)
     assert message.startswith("could not download c.jpg")
     assert message.endswith("(are you offline?)")
     assert leftovers(dest) == []
 
 
 def test_interrupted_transfer_leaves_no_partial_file(dest, server, manifest):
-    with pytest.raises(DownloadError) as error:
-        download_original_covers(dest, base_url=server.url + "interrupted/", manifest=manifest)
-    message = one_line_error(error, "c.jpg")
+    message = download_error(dest, server.url + "interrupted/", manifest)
     assert "transfer interrupted after 11 bytes" in message
     assert leftovers(dest) == []
 
 
 def test_a_server_that_does_not_answer_times_out(dest, server, manifest):
-    with pytest.raises(DownloadError) as error:
-        download_original_covers(dest, base_url=server.url + "slow/", manifest=manifest,
-                                 timeout=0.2)
-    assert "timed out" in one_line_error(error, "c.jpg")
+    assert "timed out" in download_error(dest, server.url + "slow/", manifest, timeout=0.2)
     assert leftovers(dest) == []
 
 
@@ -377,11 +377,9 @@ def test_a_trickling_server_is_stopped_by_the_overall_deadline(dest, server, man
     import time
 
     start = time.monotonic()
-    with pytest.raises(DownloadError) as error:
-        download_original_covers(dest, base_url=server.url + "trickle/", manifest=manifest,
-                                 timeout=5, deadline=0.5)
+    message = download_error(dest, server.url + "trickle/", manifest, timeout=5, deadline=0.5)
     assert time.monotonic() - start < 3  # each byte comes well within the 5 s timeout
-    assert "took longer than its deadline of 0.5 s" in one_line_error(error, "c.jpg")
+    assert "took longer than its deadline of 0.5 s" in message
     assert leftovers(dest) == []
 
 
@@ -389,19 +387,15 @@ def test_a_declared_size_over_the_cap_is_refused_without_reading_it(dest, server
     import time
 
     start = time.monotonic()
-    with pytest.raises(DownloadError) as error:
-        download_original_covers(dest, base_url=server.url + "huge/", manifest=manifest)
+    message = download_error(dest, server.url + "huge/", manifest)
     assert time.monotonic() - start < 3
-    message = one_line_error(error, "c.jpg")
     assert "314,572,800 bytes, over the limit of 5,242,880 bytes for one cover" in message
     assert leftovers(dest) == []
 
 
 def test_a_response_without_length_is_cut_at_the_cap(dest, server, manifest):
-    with pytest.raises(DownloadError) as error:
-        download_original_covers(dest, base_url=server.url + "endless/", manifest=manifest,
-                                 max_bytes=10_000)
-    assert "over the limit of 10,000 bytes" in one_line_error(error, "c.jpg")
+    message = download_error(dest, server.url + "endless/", manifest, max_bytes=10_000)
+    assert "over the limit of 10,000 bytes" in message
     assert leftovers(dest) == []
 
 
@@ -411,9 +405,7 @@ def test_a_damaged_local_copy_is_named_when_offline(dest, manifest):
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    with pytest.raises(DownloadError) as error:
-        download_original_covers(dest, base_url=f"http://127.0.0.1:{port}/", manifest=manifest)
-    message = one_line_error(error, "c.jpg")
+    message = download_error(dest, f"http://127.0.0.1:{port}/", manifest)
     assert message.endswith(f"the local copy {dest / 'c.jpg'} is damaged (its checksum "
                             "differs) and was left as it is")
     assert (dest / "c.jpg").read_bytes() == b"damaged"
