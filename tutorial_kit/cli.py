@@ -27,8 +27,9 @@ from tutorial_kit.images import MAX_SIDE, printable, read_folder, scan_folder
 # --- limits, checked before any work ---------------------------------------------------
 # Estimated peak memory of one run, and estimated time of training and
 # placement. Both estimates come from what the pipeline allocates and from
-# the per-step cost measured on a 2-core laptop (helpers.train_som uses the
-# same cost model for its progress bar); see `estimate`.
+# the per-step cost measured on a 2-core machine; see `estimate`. (helpers.train_som
+# keeps its own fixed rule for showing a progress bar, so that whether a notebook
+# shows one never changes with these measurements.)
 MEMORY_LIMIT = 4 * 1024**3  # bytes: half of a common 8 GB laptop
 TIME_LIMIT = 600  # seconds: ten minutes of training is far beyond any useful map
 # Measured with tutorial_kit.fast.train_steps on 5x5 to 100x100 grids (2 cores), then

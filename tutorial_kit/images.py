@@ -359,7 +359,7 @@ def read_folder(folder, size=None, max_side=MAX_SIDE, scan=None, progress=None):
     width, height = scan.size
     # Pass 2: decode straight into a preallocated array.
     images = np.empty((len(scan.covers), height, width, 3), dtype=np.uint8)
-    names, changed = [], []
+    names, was_resized = [], []
 
     def finish(path, upright, decoding):
         """Store one decoded cover, or name it as skipped."""
@@ -369,7 +369,7 @@ def read_folder(folder, size=None, max_side=MAX_SIDE, scan=None, progress=None):
             skipped.append((printable(path.name), describe_error(error)))
         else:
             names.append(path.name)
-            changed.append(upright != scan.size)
+            was_resized.append(upright != scan.size)
         done = len(names) + len(skipped) - len(scan.skipped)
         if progress is not None and (done % 50 == 0 or done == len(scan.covers)):
             progress(done, len(scan.covers))
@@ -384,7 +384,7 @@ def read_folder(folder, size=None, max_side=MAX_SIDE, scan=None, progress=None):
                 finish(*waiting.popleft())
         while waiting:
             finish(*waiting.popleft())
-    changed = sum(changed)
+    changed = sum(was_resized)
 
     skipped.sort()
     if not names:
