@@ -147,8 +147,9 @@ _PNG_BAND_BYTES = 1 << 22  # deflate about 4 MB of filtered rows at a time
 
 
 def _png_chunk(kind, data):
-    return (struct.pack(">I", len(data)) + kind + data
-            + struct.pack(">I", zlib.crc32(data, zlib.crc32(kind))))
+    """A PNG chunk as four pieces for one ``b"".join`` (so ``data`` is copied only there)."""
+    return [struct.pack(">I", len(data)), kind, data,
+            struct.pack(">I", zlib.crc32(data, zlib.crc32(kind)))]
 
 
 def _adler32_combine(first, second, second_length):
@@ -197,11 +198,13 @@ def png_bytes(image, threads=2):
     for _, band_checksum, size in parts:
         checksum = _adler32_combine(checksum, band_checksum, size)
     header = struct.pack(">IIBBBBB", width, height, 8, _PNG_COLOUR_TYPES[channels], 0, 0, 0)
-    stream = [data for data, _, _ in parts]  # one zlib stream, an IDAT chunk per band
-    stream[0] = b"\x78\x01" + stream[0]  # zlib's header: deflate, fastest level
-    stream[-1] = stream[-1] + struct.pack(">I", checksum)
-    return b"".join([b"\x89PNG\r\n\x1a\n", _png_chunk(b"IHDR", header),
-                     *(_png_chunk(b"IDAT", data) for data in stream), _png_chunk(b"IEND", b"")])
+    # One zlib stream split over IDAT chunks: zlib's header (deflate, fastest level),
+    # a chunk per band, the Adler-32 of all the filtered rows.
+    stream = [b"\x78\x01", *(data for data, _, _ in parts), struct.pack(">I", checksum)]
+    pieces = [b"\x89PNG\r\n\x1a\n", *_png_chunk(b"IHDR", header)]
+    for data in stream:
+        pieces += _png_chunk(b"IDAT", data)
+    return b"".join(pieces + _png_chunk(b"IEND", b""))
 
 
 def spreadsheet_safe(cell):
