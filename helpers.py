@@ -16,7 +16,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from tutorial_kit import checks, fast
+from tutorial_kit import checks, exact, fast
 from tutorial_kit import images as _images
 from tutorial_kit.figures import show_covers, show_mosaic  # noqa: F401  (re-exported)
 from tutorial_kit.files import save_png  # noqa: F401  (re-exported)
@@ -164,19 +164,20 @@ def make_features(images):
     if len(pixels) > EXACT_UP_TO:  # the N x N Gram matrix would take N^2 x D steps
         return CoverFeatures(mean=mean, scale=scale, images=images,
                              **fast.big_folder_features(pixels, mean, scale, varying, MAX_COMPONENTS))
-    gram = np.zeros((len(pixels), len(pixels)))  # G = X X^T of the standardised pixels X
-    for _, block in fast.standardised_chunks(pixels, mean, scale, rounded_once=True):
-        gram += block @ block.T
+    # G = X X^T of the standardised pixels X, computed so that every CPU gets the
+    # same matrix to the last bit (tutorial_kit/exact.py says how).
+    gram = exact.exact_gram(pixels, mean, scale)
     # X's columns sum to zero, so G @ ones = 0; double centring (as in classical
-    # MDS) removes the float32 rounding that would leave an N-th, noise column.
+    # MDS) removes the rounding that would leave an N-th, noise column.
     gram = gram - gram.mean(axis=0) - gram.mean(axis=1)[:, None] + gram.mean()
-    lam, u = np.linalg.eigh(gram)  # G = U diag(lam) U^T, smallest first
-    lam, u = lam[::-1], u[:, ::-1]
+    # G = U diag(lam) U^T, largest first: np.linalg.eigh does this too, but its last
+    # bits depend on the CPU, and a chaotic map (the 2019 post's) would then differ.
+    lam, u = exact.symmetric_eigen(gram)
     keep = lam > lam[0] * 1e-10  # directions without variance carry no distance
     lam, u = lam[keep], u[:, keep]
-    # eigh may flip any axis; like scikit-learn's PCA (svd_flip), make each axis'
-    # largest entry positive, so every machine learns the same map.
-    u = u * np.sign(u[np.abs(u).argmax(axis=0), np.arange(u.shape[1])])
+    # An eigenvector's sign is arbitrary; like scikit-learn's PCA (svd_flip), make
+    # each axis' largest entry positive, so every machine learns the same map.
+    u = exact.fix_signs(u)
     return CoverFeatures(u * np.sqrt(lam), mean, scale, (u / np.sqrt(lam)).T, images)  # F = U sqrt(lam)
 
 # ---------------------------------------------------------------------------
@@ -273,7 +274,8 @@ def _train_som(data, rows, cols, settings, random_seed, progress=None, curve_poi
     if initialization == "samples":
         som.random_weights_init(data)
     elif initialization == "pca":
-        som.pca_weights_init(data)  # cheap: at most n_covers - 1 columns
+        # MiniSom's pca_weights_init, with axes that are the same on every CPU
+        som.get_weights()[...] = exact.pca_start(data, rows, cols)
     order = np.arange(iterations) % len(data)  # train_random's order: each cover equally
     som._random_generator.shuffle(order)       # often, shuffled by the map's own generator
     checkpoints = np.unique(np.linspace(0, iterations, min(curve_points, iterations) + 1).astype(int))

@@ -4,6 +4,7 @@ import pytest
 from minisom import MiniSom
 
 import helpers
+from tutorial_kit import exact
 
 ROWS, COLS = 3, 4
 SETTINGS = dict(sigma=1.5, learning_rate=0.5, iterations=200)
@@ -47,7 +48,9 @@ def minisom_reference(data, rows, cols, *, sigma, learning_rate, iterations,
     if initialization == "samples":
         som.random_weights_init(data)
     elif initialization == "pca":
-        som.pca_weights_init(data)
+        # MiniSom's pca_weights_init, with axes computed the same on every CPU
+        # (tests/test_exact.py checks it against MiniSom's own, up to each axis' sign)
+        som.get_weights()[...] = exact.pca_start(data, rows, cols)
     som.train_random(data, iterations)
     return som.get_weights()
 
