@@ -40,16 +40,10 @@ def conda_requirements():
     return packages
 
 
-def lock_pins():
-    """{package: version} of requirements-lock.txt; every line must be an exact pin."""
-    pins = {}
-    for line in _lines(REPO / "requirements-lock.txt"):
-        match = re.fullmatch(r"([A-Za-z0-9_.\-]+)==([0-9][^\s;]*)", line)
-        assert match, f"requirements-lock.txt: {line!r} is not a 'name==version' pin"
-        name = re.sub(r"[-_.]+", "-", match.group(1).lower())
-        assert name not in pins, f"requirements-lock.txt pins {name} twice"
-        pins[name] = match.group(2)
-    return pins
+def lock_pins(python_version=None):
+    """{package: version} that requirements-lock.txt pins for a Python (this one by default);
+    every line must be an exact pin (versions.read_lock raises otherwise)."""
+    return versions.read_lock(REPO / "requirements-lock.txt", python_version)
 
 
 def all_floors():
@@ -94,19 +88,46 @@ def test_floors_file_is_generated_from_the_requirements():
 def test_python_floor_is_the_same_in_environment_readme_and_ci():
     conda = (REPO / "environment.yml").read_text(encoding="utf-8")
     floor = re.search(r"- python>=(3\.\d+)", conda).group(1)
-    assert f"Python {floor} or newer" in README
+    newest = re.search(r"Python 3\.\d+ to (3\.\d+)", README).group(1)
+    assert f"Python {floor} to {newest}" in README
     assert f"python{floor}" in CI, ".ci/run's floor step should look for the oldest Python claimed"
+    # the main run looks for the newest claimed Python first
+    minors = re.search(r"for minor in ([\d ]+); do", CI).group(1).split()
+    assert f"3.{minors[0]}" == newest, ".ci/run's main run should try the newest Python claimed first"
 
 
 # --- the lock -----------------------------------------------------------------------
 
 
-def test_lock_pins_every_required_package_at_or_above_its_floor():
-    pins = lock_pins()
+@pytest.mark.parametrize("python_version", ["3.10.13", "3.11.7", "3.13.0"])
+def test_lock_pins_every_required_package_at_or_above_its_floor(python_version):
+    pins = lock_pins(python_version)
     for package, floor in all_floors().items():
-        assert package in pins, f"requirements-lock.txt does not pin {package}"
+        assert package in pins, f"requirements-lock.txt does not pin {package} for Python {python_version}"
         assert Version(pins[package]) >= Version(floor), (
             f"requirements-lock.txt pins {package}=={pins[package]}, below its floor {floor}")
+
+
+def test_the_lock_has_one_set_of_pins_per_line_of_pythons(tmp_path):
+    assert lock_pins("3.10.13")["numpy"] != lock_pins("3.13.0")["numpy"]  # numpy 2.3+ needs 3.11
+    assert Version(lock_pins("3.10.13")["numpy"]) < Version("2.3")
+    bad = tmp_path / "lock.txt"
+    bad.write_text("numpy>=2\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="not a 'name==version' pin"):
+        versions.read_lock(bad, "3.12.0")
+    bad.write_text("numpy==2.2.6\nnumpy==2.4.6 ; python_version >= '3.11'\n", encoding="utf-8")
+    assert versions.read_lock(bad, "3.10.0") == {"numpy": "2.2.6"}
+    with pytest.raises(ValueError, match="pins numpy twice"):
+        versions.read_lock(bad, "3.12.0")
+
+
+def test_writing_the_lock_keeps_the_other_line_and_marks_what_differs(monkeypatch):
+    monkeypatch.setattr(versions, "python_line", lambda: "3.11+")
+    text = versions.lock_text({"numpy": "2.4.6", "six": "1.17.0", "tomli": "2.0.0"},
+                              {"3.10": {"numpy": "2.2.6", "six": "1.17.0"}})
+    pins = [line for line in text.splitlines() if not line.startswith("#")]
+    assert pins == ['numpy==2.2.6 ; python_version < "3.11"', 'numpy==2.4.6 ; python_version >= "3.11"',
+                    "six==1.17.0", 'tomli==2.0.0 ; python_version >= "3.11"']
 
 
 @pytest.mark.lock
