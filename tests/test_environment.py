@@ -187,16 +187,16 @@ def test_command_line_check_prints_an_error_line_not_a_traceback(tmp_path, monke
 
 @pytest.mark.parametrize("older, newer", [
     ("1.24", "1.24.1"), ("1.9", "1.10"), ("8.0.4", "8.0.5"), ("9.5.1", "10.0"),
-    ("2.3.2", "2.3.3"), ("1.26.4", "2.0.0rc1"), ("2.3.3", "2.3.6+local")])
+    ("2.3.2", "2.3.3"), ("1.26.4", "2.0.0rc1"), ("2.3.3", "2.3.6+local"),
+    ("2.0.0rc1", "2.0"), ("3.7.0b2", "3.7"), ("1.24.4.dev0", "1.24.4")])
 def test_version_comparison_orders_releases_like_pip(older, newer):
-    assert Version(older) < Version(newer)
-    assert versions.as_numbers(older) < versions.as_numbers(newer)
-    assert not versions.as_numbers(newer) < versions.as_numbers(older)
+    assert versions.is_older(older, newer)
+    assert not versions.is_older(newer, older)
 
 
 def test_floor_written_short_is_met_by_the_full_version():
-    assert versions.as_numbers("1.24") == versions.as_numbers("1.24.0")
-    assert not versions.as_numbers("1.24.0") < versions.as_numbers("1.24")
+    assert not versions.is_older("1.24.0", "1.24") and not versions.is_older("1.24", "1.24.0")
+    assert not versions.is_older("not-a-version", "1.0")  # cannot be ordered: not refused
 
 
 # --- the test command and CI --------------------------------------------------------------

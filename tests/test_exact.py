@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from blas_kernels import REPORTED, supported_kernels
+from blas_kernels import REPORTED, numpy_avx512_features, supported_kernels
 from conftest import structured_covers
 from minisom import MiniSom
 
@@ -152,6 +152,13 @@ def test_the_forced_openblas_kernel_is_the_one_running():
     running = {info.get("architecture", "").lower() for info in threadpoolctl.threadpool_info()
                if info["internal_api"] == "openblas"}
     assert running and running <= REPORTED[forced], (forced, running)
+
+
+def test_numpys_disabled_avx512_paths_are_off():
+    disabled = os.environ.get("NPY_DISABLE_CPU_FEATURES", "").split()
+    if not disabled:
+        pytest.skip("no NPY_DISABLE_CPU_FEATURES from tests/blas_kernels.py to check")
+    assert numpy_avx512_features() == []  # what this run claims to stand for: numpy on an AVX2 CPU
 
 
 def test_the_script_forces_only_kernels_the_cpu_has():

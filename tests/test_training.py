@@ -287,3 +287,14 @@ def test_fast_loop_equals_minisom_bit_for_bit_on_a_bigger_map(neighborhood, topo
     reference = minisom_reference(data, 13, 9, random_seed=5, **settings)
     assert np.isfinite(reference).all()
     np.testing.assert_array_equal(ours.som.get_weights(), reference)
+
+
+def test_a_minisom_without_the_internals_trains_through_update_to_the_same_map(data, monkeypatch):
+    """The fast loop reads MiniSom 2.3.6's private attributes; without one, the public API serves."""
+    from tutorial_kit import fast
+    settings = dict(helpers.som_settings("default"), sigma=2.0, iterations=250)
+    fast_map = helpers.train_som(data, ROWS, COLS, random_seed=3, **settings).som.get_weights()
+    monkeypatch.setattr(fast, "MINISOM_INTERNALS", fast.MINISOM_INTERNALS + ("_not_in_this_minisom",))
+    with pytest.warns(RuntimeWarning, match="no _not_in_this_minisom: training through its public update"):
+        public_map = helpers.train_som(data, ROWS, COLS, random_seed=3, **settings).som.get_weights()
+    np.testing.assert_array_equal(public_map, fast_map)

@@ -161,6 +161,25 @@ def big_folder_features(pixels, mean, scale, varying, n_components, sample_size=
 # Training
 # --------------------------------------------------------------------------
 
+# What train_steps reads of a MiniSom besides its public API (MiniSom 2.3.6). A
+# MiniSom without one of these (a newer release, say) is trained through its
+# public ``update(x, winner(x), t, T)`` instead: the same map, only slower.
+MINISOM_INTERNALS = ("_weights", "_learning_rate", "_sigma", "_learning_rate_decay_function",
+                     "_sigma_decay_function", "_gaussian", "_xx", "_yy", "_neigx", "_neigy",
+                     "neighborhood", "topology")
+
+
+def missing_internals(som):
+    """The names of ``MINISOM_INTERNALS`` that ``som`` lacks (empty: the fast path can run)."""
+    return [name for name in MINISOM_INTERNALS if not hasattr(som, name)]
+
+
+def train_steps_public(som, data, order, start, iterations):
+    """:func:`train_steps` through MiniSom's public API only: ``som.update(x, som.winner(x), t, T)``."""
+    for t, x in enumerate(data[order], start):
+        som.update(x, som.winner(x), t, iterations)
+
+
 def train_steps(som, data, order, start, iterations):
     """Train ``som`` on ``data[order]``, as steps ``start``, ``start + 1``, ... of ``iterations``.
 
@@ -181,7 +200,19 @@ def train_steps(som, data, order, start, iterations):
     The one difference: the winner is found from the squared distances, added
     up by ``einsum`` in another order. Only two neurons at the same distance to
     the last bit could then swap which one wins.
+
+    A MiniSom that lacks one of the internals this needs
+    (:func:`missing_internals`) is trained by :func:`train_steps_public`, with
+    one warning that names what is missing.
     """
+    missing = missing_internals(som)
+    if missing:
+        import warnings
+
+        warnings.warn(f"this MiniSom has no {', '.join(missing)}: training through its public "
+                      "update() instead (the same map, slower)", RuntimeWarning, stacklevel=2)
+        train_steps_public(som, data, order, start, iterations)
+        return
     steps = np.arange(start, start + len(order))
     etas = som._learning_rate_decay_function(som._learning_rate, steps, iterations).tolist()
     sigmas = som._sigma_decay_function(som._sigma, steps, iterations).tolist()

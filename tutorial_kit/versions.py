@@ -43,14 +43,23 @@ def read_floors(requirements):
     return floors
 
 
-def as_numbers(text):
-    """``'2.3.6'`` -> ``(2, 3, 6)``; the first three numbers, padded with zeros.
+def is_older(installed, minimum):
+    """Whether version ``installed`` comes before ``minimum``, as pip orders versions.
 
-    ``'1.24'`` and ``'1.24.0'`` compare equal; a pre-release such as
-    ``'2.0.0rc1'`` counts as its release.
+    Pre-releases come before their release (``2.0.0rc1`` is older than ``2.0``);
+    a version that does not follow PEP 440 cannot be ordered and counts as new enough.
+
+    Examples
+    --------
+    >>> is_older("2.0.0rc1", "2.0"), is_older("1.24.0", "1.24"), is_older("1.10", "1.9")
+    (True, False, False)
     """
-    numbers = [int(part) for part in re.findall(r"\d+", text.split("+")[0])[:3]]
-    return tuple(numbers + [0] * (3 - len(numbers)))
+    from packaging.version import InvalidVersion, Version
+
+    try:
+        return Version(installed) < Version(minimum)
+    except InvalidVersion:
+        return False
 
 
 def check_versions(requirements=None):
@@ -81,7 +90,7 @@ def check_versions(requirements=None):
             raise ModuleNotFoundError(
                 f"{package} is not installed, and this tutorial needs {package} >= {minimum}: "
                 "run  pip install -r requirements.txt  in the tutorial folder") from None
-        if as_numbers(found[package]) < as_numbers(minimum):
+        if is_older(found[package], minimum):
             raise ImportError(
                 f"{package} {found[package]} is too old: this tutorial needs {package} >= {minimum}. "
                 f"Update it with  pip install -U \"{package}>={minimum}\"  and restart the kernel")
