@@ -599,5 +599,10 @@ def arrange_covers(covers=BUNDLED_COVERS, rows=None, cols=None, *, preset="defau
     return Arrangement(covers, features, trained, where, rows, cols, chosen, quality)
 
 if __name__ == "__main__":
+    import sys
+
+    # `python helpers.py` runs this file as __main__; the command line's `import helpers`
+    # must find this module, not load a second copy of it (with state of its own)
+    sys.modules.setdefault("helpers", sys.modules[__name__])
     from tutorial_kit.cli import main
     raise SystemExit(main())

@@ -1,5 +1,10 @@
 """The tutorial's plumbing: everything a student never needs to open.
 
+Imports point down only (tests/test_layers.py): the lower modules (checks, exact,
+fast, figures, files, images, progress, versions, download) import nothing above
+them; ``helpers.py`` imports only those; the applications (explorer, cli,
+exercises, notebook) sit on top.
+
 ``helpers.py`` holds what the notebooks teach. This package holds the rest:
 
 - ``checks``     input checks shared by helpers' sections (validated once, at the boundary)
@@ -8,6 +13,7 @@
 - ``files``      safe writing of outputs: complete files or none; the fast PNG writer
 - ``fast``       speed: the training loop (equal to MiniSom's), big-folder features,
                  the windowed assignment, the local swaps
+- ``exact``      the features and the PCA start, the same to the last bit on every CPU
 - ``versions``   the declared version floors and the lock
 - ``download``   the 2019 post's covers, checked against their SHA-256
 - ``progress``   progress bars for long runs and the command line's status line
