@@ -284,7 +284,8 @@ def _train_som(data, rows, cols, settings, random_seed, progress=None, curve_poi
     seconds = iterations * (2.5e-5 + 1e-9 * rows * cols * (data.shape[1] + 20))  # on 2 cores
     report, curve = progress_reporter(progress, iterations, seconds), []
     sample = data[np.unique(np.linspace(0, len(data) - 1, min(len(data), 500)).astype(int))]
-    with np.errstate(over="ignore", invalid="ignore"):  # divergence is checked below
+    # (divergence is checked below; one BLAS thread: the loop's products are small)
+    with np.errstate(over="ignore", invalid="ignore"), fast.one_blas_thread():
         for start, stop in zip(checkpoints[:-1], checkpoints[1:]):
             curve.append((start, som.quantization_error(sample)))
             report(start)

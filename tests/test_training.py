@@ -298,3 +298,22 @@ def test_a_minisom_without_the_internals_trains_through_update_to_the_same_map(d
     with pytest.warns(RuntimeWarning, match="no _not_in_this_minisom: training through its public update"):
         public_map = helpers.train_som(data, ROWS, COLS, random_seed=3, **settings).som.get_weights()
     np.testing.assert_array_equal(public_map, fast_map)
+
+
+def test_the_training_loop_runs_blas_on_one_thread(data, monkeypatch):
+    """Two BLAS threads only compete with the loop for its small products (tutorial_kit/fast.py)."""
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    from tutorial_kit import fast
+    seen, train_steps = [], fast.train_steps
+
+    def recording(*args):
+        seen.append({info["num_threads"] for info in threadpoolctl.threadpool_info()
+                     if info["user_api"] == "blas"})
+        train_steps(*args)
+
+    monkeypatch.setattr(fast, "train_steps", recording)
+    with threadpoolctl.threadpool_limits(2, user_api="blas"):
+        helpers.train_som(data, ROWS, COLS, **SETTINGS)
+        after = {info["num_threads"] for info in threadpoolctl.threadpool_info() if info["user_api"] == "blas"}
+    assert seen and all(threads == {1} for threads in seen)
+    assert after == {2}  # the limit ends with the training
