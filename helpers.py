@@ -37,7 +37,7 @@ BUNDLED_COVERS = DATA_DIR / "covers"
 
 
 class CoverSet(NamedTuple):
-    """The covers of one folder, as returned by `load_covers`.
+    """The covers of one folder, as returned by :func:`load_covers`.
 
     Attributes
     ----------
@@ -90,6 +90,12 @@ def load_covers(folder, size=None, max_side=_images.MAX_SIDE) -> CoverSet:
     ValueError
         If ``folder`` is not a folder, ``size`` is not two positive integers,
         or no file is a readable cover. A problem with one file only skips it.
+
+    Examples
+    --------
+    >>> covers = load_covers(BUNDLED_COVERS)
+    >>> covers.images.shape, covers.names[0], covers.skipped
+    ((100, 278, 185, 3), 'poster_000.jpg', [])
     """
     return CoverSet(*_images.read_folder(folder, size, max_side))
 
@@ -101,29 +107,88 @@ def load_covers(folder, size=None, max_side=_images.MAX_SIDE) -> CoverSet:
 # axes every distance stays, so the SOM learns the same map from N-1 numbers. We
 # find the axes from the N x N Gram matrix, never a D x D covariance (190 GB).
 
+
 EXACT_UP_TO, MAX_COMPONENTS = 200, 50  # a bigger folder keeps its main axes (tutorial_kit/fast.py)
 
+
 def squared_distances(a, b):
-    """All squared distances between the rows of ``a`` and ``b``, by scipy's ``cdist``."""
+    """All squared Euclidean distances between the rows of ``a`` and those of ``b``.
+
+    Parameters
+    ----------
+    a : array_like of shape (m, n_features)
+    b : array_like of shape (k, n_features)
+
+    Returns
+    -------
+    numpy.ndarray of shape (m, k)
+        ``[i, j]`` is ``||a[i] - b[j]||^2``, computed by scipy's ``cdist``.
+
+    Examples
+    --------
+    >>> squared_distances([[0, 0], [3, 4]], [[0, 0]]).tolist()
+    [[0.0], [25.0]]
+    """
     from scipy.spatial.distance import cdist
     return cdist(a, b, "sqeuclidean")
+
 
 class CoverFeatures:
     """The covers on their principal axes, as made by :func:`make_features`.
 
-    ``values`` (n_covers, n_components) holds one row per cover, as far apart as
-    the standardised pixels (``variance_kept``: 1 if exactly, else the share of
-    variance they hold); ``mean`` and ``scale`` are StandardScaler's ``mean_``, ``scale_``.
+    Parameters
+    ----------
+    values : numpy.ndarray of shape (n_covers, n_components)
+    mean, scale : numpy.ndarray of shape (n_pixels,)
+    coefficients : numpy.ndarray of shape (n_components, n_covers)
+        Feature vector ``v`` stands for the standardised pixels ``v @ coefficients @ X``.
+    images : numpy.ndarray of shape (n_covers, height, width, 3), uint8
+    variance_kept : float
+        1 when ``values`` keeps every distance exactly.
+
+    Attributes
+    ----------
+    values : numpy.ndarray of shape (n_covers, n_components)
+        One row per cover, as far apart as the covers' standardised pixels.
+    mean, scale : numpy.ndarray of shape (n_pixels,)
+        StandardScaler's ``mean_`` and ``scale_`` of the pixel columns.
+    image_shape : tuple
+        ``(height, width, 3)`` of one cover.
+    variance_kept : float
+        The share of the standardised pixels' variance that ``values`` holds
+        (1: all of it, so every distance is exact).
     """
+
     def __init__(self, values, mean, scale, coefficients, images, variance_kept=1.0):
-        self.values, self.mean, self.scale, self.image_shape = values, mean, scale, images.shape[1:]
-        self._coefficients, self._images, self.variance_kept = coefficients, images, variance_kept
+        self.values = values
+        self.mean = mean
+        self.scale = scale
+        self.image_shape = images.shape[1:]
+        self.variance_kept = variance_kept
+        self._coefficients = coefficients  # what inverse_transform mixes the covers by
+        self._images = images
 
     def __len__(self):
         return len(self.values)
 
     def inverse_transform(self, vectors):
-        """The pictures (m, height, width, 3) that m feature vectors, or neurons, stand for."""
+        """The pictures that feature vectors (or a map's neurons) stand for.
+
+        Parameters
+        ----------
+        vectors : array_like of shape (m, n_components)
+
+        Returns
+        -------
+        numpy.ndarray of shape (m, height, width, 3), uint8
+
+        Examples
+        --------
+        >>> features = make_features(load_covers(BUNDLED_COVERS).images[:4])
+        >>> back = features.inverse_transform(features.values[:1])
+        >>> back.shape, int(abs(back[0].astype(int) - load_covers(BUNDLED_COVERS).images[0]).max()) <= 1
+        ((1, 278, 185, 3), True)
+        """
         vectors = np.atleast_2d(np.asarray(vectors, dtype=np.float64))
         if vectors.shape[1] != self.values.shape[1]:
             raise ValueError(f"expected vectors with {self.values.shape[1]} features, "
@@ -138,17 +203,35 @@ class CoverFeatures:
             out[:, cols] = np.clip(np.rint(block), 0, 255)
         return out.reshape((len(mix),) + self.image_shape)
 
+
 def make_features(images):
     """Standardise the covers' pixels (as StandardScaler) and keep their principal coordinates.
 
+    Each cover becomes one row of numbers that are exactly as far apart as
+    the covers' standardised pixels (Theory 3 of notebook 02): the principal
+    coordinates ``F = U sqrt(Lambda)`` of the Gram matrix ``G = X X^T``.
+
     Parameters
     ----------
-    images : uint8 array of shape (n_covers, height, width, 3), at least 2 covers
+    images : numpy.ndarray of shape (n_covers, height, width, 3), uint8
+        At least 2 covers.
 
     Returns
     -------
     CoverFeatures
-        One row per cover, at most n_covers - 1 columns (``MAX_COMPONENTS`` past ``EXACT_UP_TO``).
+        One row per cover, at most ``n_covers - 1`` columns (past ``EXACT_UP_TO``
+        covers, the ``MAX_COMPONENTS`` main axes, found from a sample).
+
+    Raises
+    ------
+    ValueError
+        Not a uint8 array of covers, fewer than 2 covers, or all covers identical.
+
+    Examples
+    --------
+    >>> features = make_features(load_covers(BUNDLED_COVERS).images[:10])
+    >>> features.values.shape, features.variance_kept
+    ((10, 9), 1.0)
     """
     images = np.asarray(images)
     if images.ndim != 4 or images.shape[-1] != 3 or images.dtype != np.uint8:
@@ -187,6 +270,7 @@ def make_features(images):
 # as long as a cover's features. For one cover at a time, the closest neuron (the
 # winner) and, less, its grid neighbours move towards it. MiniSom holds the map.
 
+
 PRESETS = {
     # The 2019 post: MiniSom's random weights, train_random(data, 2500), asymptotic decay.
     "original": dict(sigma=3.0, learning_rate=0.5, iterations=2500,
@@ -205,11 +289,36 @@ NEIGHBORHOODS = ("gaussian", "triangle", "bubble", "mexican_hat")  # MiniSom's n
 DECAY_FUNCTIONS = ("asymptotic_decay", "linear_decay_to_zero", "inverse_decay_to_zero",
                    "linear_decay_to_one", "inverse_decay_to_one")
 
-def som_settings(preset="default", grid=None, **overrides):
-    """The :func:`train_som` settings (a dict) of a preset, some changed by ``overrides``.
 
-    ``preset`` is 'default' or 'original' (the 2019 post's); ``None`` overrides are ignored.
-    Given ``grid=(rows, cols)``, the default trains 20 steps a neuron (5,000 to 20,480).
+def som_settings(preset="default", grid=None, **overrides):
+    """The :func:`train_som` settings of a preset, some of them changed.
+
+    Parameters
+    ----------
+    preset : {'default', 'original'}
+        'original' is the 2019 post's; 'default' is ours (``PRESETS``).
+    grid : (int, int), optional
+        ``(rows, cols)``: a big map trains 20 steps a neuron (from 5,000 up to
+        20,480 steps) unless ``iterations`` is given.
+    **overrides
+        Settings to change; ``None`` leaves a setting as the preset has it.
+
+    Returns
+    -------
+    dict
+        The keyword arguments of :func:`train_som` but ``random_seed``.
+
+    Raises
+    ------
+    ValueError
+        An unknown preset or setting name.
+
+    Examples
+    --------
+    >>> som_settings("original")["neighborhood_function"], som_settings(sigma=2)["sigma"]
+    ('triangle', 2)
+    >>> som_settings(grid=(32, 32))["iterations"]
+    20480
     """
     if preset not in PRESETS:
         raise ValueError(f"unknown preset {preset!r}; choose one of {sorted(PRESETS)}")
@@ -222,34 +331,77 @@ def som_settings(preset="default", grid=None, **overrides):
         settings["iterations"] = max(settings["iterations"], min(20 * grid[0] * grid[1], 20480))
     return settings
 
+
 class TrainedSom(NamedTuple):
-    """What :func:`train_som` returns."""
-    som: object                   # minisom.MiniSom; som.get_weights() is (rows, cols, n_features)
-    curve_iterations: np.ndarray  # iterations at which the quantization error (mean
-    curve_errors: np.ndarray      # distance of the covers (500 of a bigger folder) to their winners)
+    """What :func:`train_som` returns: the map and its learning curve.
+
+    Attributes
+    ----------
+    som : minisom.MiniSom
+        The trained map; ``som.get_weights()`` has shape (rows, cols, n_features).
+    curve_iterations : numpy.ndarray
+        The steps at which the quantization error was measured.
+    curve_errors : numpy.ndarray
+        The quantization error there: the mean distance of the covers (500 of
+        a bigger folder) to their winning neurons.
+    """
+    som: object
+    curve_iterations: np.ndarray
+    curve_errors: np.ndarray
+
 
 def train_som(data, rows, cols, *, sigma, learning_rate, iterations,
               neighborhood_function="gaussian", topology="rectangular",
               decay_function="linear_decay_to_zero", sigma_decay_function="linear_decay_to_one",
               initialization="pca", random_seed=42, progress=None, curve_points=50):
-    """Train a MiniSom map: ``train_random`` step by step (the same map), with a learning curve.
+    """Train a MiniSom map step by step, as ``train_random`` does, with a learning curve.
+
+    The steps are MiniSom's own ``update(x, winner(x), t, T)``, in
+    ``train_random``'s order (the same map, tested bit for bit); the loop
+    pauses ``curve_points`` times to measure the quantization error.
 
     Parameters
     ----------
     data : array_like of shape (n_covers, n_features)
-    rows, cols, iterations : int, the grid size and the number of single-cover updates
-    sigma, learning_rate : float > 0, the initial neighbourhood radius (in cells) and step size
-    neighborhood_function, topology, decay_function, sigma_decay_function : str
-        MiniSom's options (``NEIGHBORHOODS``, 'rectangular'/'hexagonal', ``DECAY_FUNCTIONS``).
+    rows, cols : int
+        The grid.
+    sigma : float > 0
+        The initial neighbourhood radius, in cells.
+    learning_rate : float > 0
+        The initial step size.
+    iterations : int
+        The number of single-cover updates.
+    neighborhood_function : {'gaussian', 'triangle', 'bubble', 'mexican_hat'}
+    topology : {'rectangular', 'hexagonal'}
+    decay_function, sigma_decay_function : str
+        MiniSom's decay functions (``DECAY_FUNCTIONS``).
     initialization : {'pca', 'random', 'samples'}
-        The two main principal axes, MiniSom's random weights (2019) or random covers.
-    random_seed : int, same seed, same map
-    progress : True (a bar on long runs) or a callable ``f(done, total)``, optional
-    curve_points : int, how many quantization errors to record (of 500 covers at most)
+        The two main principal axes (the same on every CPU), MiniSom's random
+        weights (the 2019 post's), or random covers.
+    random_seed : int
+        Same seed, same map.
+    progress : True or callable, optional
+        True shows a bar on long runs; a callable is called ``f(done, total)``.
+    curve_points : int
+        How many quantization errors to record.
 
     Returns
     -------
     TrainedSom
+
+    Raises
+    ------
+    ValueError
+        A setting out of range, or a training that diverged.
+
+    Examples
+    --------
+    >>> data = make_features(load_covers(BUNDLED_COVERS).images[:12]).values
+    >>> trained = train_som(data, 3, 4, **som_settings(sigma=1.5, iterations=200), curve_points=4)
+    >>> trained.som.get_weights().shape, trained.curve_iterations.tolist()
+    ((3, 4, 11), [0, 50, 100, 150, 200])
+    >>> bool(trained.curve_errors[-1] < trained.curve_errors[0])
+    True
     """
     settings = dict(sigma=sigma, learning_rate=learning_rate, iterations=iterations,
                     neighborhood_function=neighborhood_function, topology=topology,
@@ -257,6 +409,7 @@ def train_som(data, rows, cols, *, sigma, learning_rate, iterations,
                     initialization=initialization)
     return _train_som(checks.features(data), rows, cols, settings, random_seed, progress,
                       curve_points)
+
 
 def _train_som(data, rows, cols, settings, random_seed, progress=None, curve_points=50):
     from minisom import MiniSom
@@ -302,11 +455,27 @@ def _train_som(data, rows, cols, settings, random_seed, progress=None, curve_poi
     steps, errors = zip(*curve)
     return TrainedSom(som, np.array(steps), np.array(errors))
 
-def decay_schedule(name, start, iterations):
-    """The learning rate or sigma at iterations 0 .. ``iterations``, from ``start``.
 
-    Computed by MiniSom's own decay function ``name``, one of ``DECAY_FUNCTIONS``
-    (the 2019 post used 'asymptotic_decay' for both). Returns a float array.
+def decay_schedule(name, start, iterations):
+    """The learning rate or sigma at every step, as MiniSom's decay function computes it.
+
+    Parameters
+    ----------
+    name : str
+        One of ``DECAY_FUNCTIONS`` (the 2019 post used 'asymptotic_decay').
+    start : float
+        The value at step 0.
+    iterations : int
+        The number of steps.
+
+    Returns
+    -------
+    numpy.ndarray of shape (iterations + 1,)
+
+    Examples
+    --------
+    >>> decay_schedule("linear_decay_to_zero", 0.5, 4).tolist()
+    [0.5, 0.375, 0.25, 0.125, 0.0]
     """
     from minisom import MiniSom
     if name not in DECAY_FUNCTIONS:
@@ -322,15 +491,41 @@ def decay_schedule(name, start, iterations):
 # and pours the rest into the empty cells; optimal assignment gives each its own cell at the least
 # total distance. Then, like LAS (Barthel et al., 2023), swapping nearby covers polishes it.
 
+
 PLACEMENTS = ("assignment", "greedy")
 
+
 class Placement(NamedTuple):
-    """Where each cover goes (see :func:`place_covers`)."""
-    positions: np.ndarray  # (n_covers, 2) int: (row, col) of each cover, (-1, -1) if dropped
-    dropped: list          # indices of the dropped covers (only with allow_drop=True)
+    """Where each cover goes, as returned by :func:`place_covers`.
+
+    Attributes
+    ----------
+    positions : numpy.ndarray of shape (n_covers, 2), int
+        ``(row, col)`` of each cover; ``(-1, -1)`` for a dropped cover.
+    dropped : list of int
+        The indices of the dropped covers (only with ``allow_drop=True``).
+    """
+    positions: np.ndarray
+    dropped: list
+
 
 def grid_shape_for(n_covers):
-    """The smallest near-square grid ``(rows, cols)`` with room for ``n_covers``: 37 -> (6, 7)."""
+    """The smallest near-square grid with room for every cover.
+
+    Parameters
+    ----------
+    n_covers : int
+
+    Returns
+    -------
+    (int, int)
+        ``(rows, cols)`` with ``rows * cols >= n_covers`` and ``cols`` at most ``rows + 1``.
+
+    Examples
+    --------
+    >>> grid_shape_for(100), grid_shape_for(37), grid_shape_for(2)
+    ((10, 10), (6, 7), (1, 2))
+    """
     if n_covers < 1:
         raise ValueError(f"need at least one cover, got {n_covers}")
     rows = int(np.floor(np.sqrt(n_covers)))
@@ -339,6 +534,7 @@ def grid_shape_for(n_covers):
         rows, cols = rows + 1, rows + 1
     return rows, cols
 
+
 def _check_placement(n_covers, rows, cols, strategy, allow_drop):
     if strategy not in PLACEMENTS:
         raise ValueError(f"placement must be one of {PLACEMENTS}, got {strategy!r}")
@@ -346,12 +542,16 @@ def _check_placement(n_covers, rows, cols, strategy, allow_drop):
         raise ValueError(f"{n_covers} covers do not fit on a {rows}x{cols} grid ({rows * cols} "
                          "cells); use at least {}x{}".format(*grid_shape_for(n_covers)))
 
+
 def place_covers(weights, data, strategy="assignment", allow_drop=False):
     """Give every cover one cell of the trained map.
 
     Parameters
     ----------
-    weights, data : the map's ``som.get_weights()`` and the features it learnt from
+    weights : array_like of shape (rows, cols, n_features)
+        The map's ``som.get_weights()``.
+    data : array_like of shape (n_covers, n_features)
+        The features it learnt from.
     strategy : {'assignment', 'greedy'}
         'greedy', the 2019 post's: the first cover to win a neuron stays there,
         the others fill the empty cells in row-major order. 'assignment': the
@@ -363,8 +563,17 @@ def place_covers(weights, data, strategy="assignment", allow_drop=False):
     Returns
     -------
     Placement
+
+    Examples
+    --------
+    >>> weights = np.array([[[0.0], [1.0]], [[2.0], [3.0]]])
+    >>> place_covers(weights, [[2.9], [0.2], [3.1]]).positions.tolist()
+    [[1, 0], [0, 0], [1, 1]]
+    >>> place_covers(weights, [[2.9], [0.2], [3.1]], "greedy").positions.tolist()
+    [[1, 1], [0, 0], [0, 1]]
     """
     return _place_covers(weights, checks.features(data), strategy, allow_drop)
+
 
 def _place_covers(weights, data, strategy, allow_drop):
     from scipy.optimize import linear_sum_assignment
@@ -402,21 +611,43 @@ def _place_covers(weights, data, strategy, allow_drop):
 # covers sit. Distance Preservation Quality (DPQ; Barthel, Hezel, Jung and
 # Schall, 2023) asks if each cover's grid neighbours are its most similar covers.
 
+
 def dpq(data, positions, p=16):
     """Distance Preservation Quality DPQ_p of a grid arrangement, in [0, 1]: 1 is perfect.
 
     Each cover's neighbours are sorted by feature distance (the best order) and
     by grid distance (ties broken by feature distance). D_k, the mean distance
     to the first k, averaged over covers, gains max(0, (mean - D_k) / mean) on a
-    random cover. DPQ_p = ||grid gains||_p / ||best gains||_p, p >= 1 (Barthel
-    et al. report p = 16). ``data`` holds the features, one row per cover, and
-    ``positions`` their (row, col); dropped covers (-1, -1) are left out.
+    random cover. DPQ_p = ||grid gains||_p / ||best gains||_p (Barthel, Hezel,
+    Jung and Schall, 2023, report p = 16).
+
+    Parameters
+    ----------
+    data : array_like of shape (n_covers, n_features)
+        The features, one row per cover.
+    positions : array_like of shape (n_covers, 2), int
+        ``(row, col)`` of each cover; dropped covers, ``(-1, -1)``, are left out.
+    p : float >= 1
+        The norm.
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
+    >>> data = [[0.0], [1.0], [2.0], [3.0]]
+    >>> dpq(data, [[0, 0], [0, 1], [0, 2], [0, 3]])
+    1.0
+    >>> round(dpq(data, [[0, 0], [0, 3], [0, 1], [0, 2]]), 3)
+    0.25
     """
     if not p >= 1:
         raise ValueError(f"p must be >= 1 (DPQ_p is a p-norm), got {p}")
     data = checks.features(data)
     positions, placed = checks.positions(positions, len(data))
     return _dpq(data[placed], positions[placed], p)
+
 
 def _dpq(data, positions, p):
     from scipy.spatial.distance import cdist
@@ -435,6 +666,7 @@ def _dpq(data, positions, p):
     by_grid = np.take_along_axis(d, np.lexsort((d, grid), axis=1), axis=1)
     return float(np.linalg.norm(gains(by_grid), ord=p) / best)
 
+
 def _side_by_side(positions, placed, required=True):
     """Index pairs (i, j) of placed covers that are grid neighbours (right or below)."""
     index = {tuple(positions[i]): i for i in np.flatnonzero(placed)}
@@ -444,42 +676,91 @@ def _side_by_side(positions, placed, required=True):
         raise ValueError("no two covers sit side by side")
     return np.array(sorted(pairs), dtype=int).reshape(-1, 2)
 
+
 def neighbour_distance_ratio(data, positions):
     """Mean feature distance of side-by-side covers over that of all placed pairs.
 
-    About 1.0 for a random layout, lower for a good one; arguments as for :func:`dpq`.
+    About 1.0 for a random layout, lower for a good one.
+
+    Parameters
+    ----------
+    data, positions
+        As for :func:`dpq`.
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
+    >>> data = [[0.0], [1.0], [2.0], [3.0]]
+    >>> round(neighbour_distance_ratio(data, [[0, 0], [0, 1], [1, 0], [1, 1]]), 3)
+    0.9
     """
     data = checks.features(data)
     positions, placed = checks.positions(positions, len(data))
     return _neighbour_ratio(data, placed, _side_by_side(positions, placed))
+
 
 def _neighbour_ratio(data, placed, pairs):
     from scipy.spatial.distance import pdist
     side_by_side = np.linalg.norm(data[pairs[:, 0]] - data[pairs[:, 1]], axis=1).mean()
     return float(side_by_side / pdist(data[placed]).mean())
 
-def same_genre_share(genres, positions):
-    """``(share, expected)``: how many side-by-side covers share a genre, and random pairs.
 
-    ``genres`` has one entry per cover; ``positions`` are as for :func:`dpq`.
+def same_genre_share(genres, positions):
+    """How often side-by-side covers share a genre, and how often random pairs do.
+
+    Parameters
+    ----------
+    genres : sequence
+        One genre per cover.
+    positions : array_like of shape (n_covers, 2), int
+        As for :func:`dpq`.
+
+    Returns
+    -------
+    (float, float)
+        ``(share of side-by-side pairs with one genre, share expected of random pairs)``.
+
+    Examples
+    --------
+    >>> same_genre_share(["war", "war", "noir", "noir"], [[0, 0], [0, 1], [1, 0], [1, 1]])
+    (0.5, 0.3333333333333333)
     """
     genres = np.asarray(genres)
     positions, placed = checks.positions(positions, len(genres), "genres")
     return _genre_share(genres, placed, _side_by_side(positions, placed))
+
 
 def _genre_share(genres, placed, pairs):
     n, counts = placed.sum(), np.unique(genres[placed], return_counts=True)[1]
     expected = (counts * (counts - 1)).sum() / (n * (n - 1))
     return float((genres[pairs[:, 0]] == genres[pairs[:, 1]]).mean()), float(expected)
 
-def quality_report(som, data, positions, genres=None):
-    """All quality figures of one arrangement (the map ``som``), in a dict.
 
-    With ``genres``, also the same-genre shares. NaN where undefined: TE of a 1x1
-    map, DPQ of fewer than two placed covers, the neighbour figures if no two
-    covers sit side by side.
+def quality_report(som, data, positions, genres=None):
+    """All quality figures of one arrangement, in a dict.
+
+    Parameters
+    ----------
+    som : minisom.MiniSom
+        The trained map.
+    data, positions
+        As for :func:`dpq`.
+    genres : sequence, optional
+        One genre per cover: adds the same-genre shares.
+
+    Returns
+    -------
+    dict
+        ``quantization_error``, ``topographic_error``, ``dpq16``, ``neighbour_ratio``
+        (and ``same_genre``, ``same_genre_random``); NaN where undefined: TE of a
+        1x1 map, DPQ of fewer than two placed covers, the neighbour figures if no
+        two covers sit side by side.
     """
     return _quality_report(som, checks.features(data), positions, genres)
+
 
 def _quality_report(som, data, positions, genres):
     positions, placed = checks.positions(positions, len(data))
@@ -498,8 +779,24 @@ def _quality_report(som, data, positions, genres):
             _genre_share(np.asarray(genres), placed, pairs) if len(pairs) else (nan, nan))
     return report
 
+
 def format_quality(report):
-    """One printable line of a :func:`quality_report`: ``"QE 195.959, TE 0.000, ..."``."""
+    """One printable line of a :func:`quality_report`.
+
+    Parameters
+    ----------
+    report : dict
+        As :func:`quality_report` returns it.
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> format_quality({"dpq16": 0.9023, "topographic_error": 0.0})
+    'DPQ16 0.902, TE 0.000'
+    """
     names = {"quantization_error": "QE", "topographic_error": "TE", "dpq16": "DPQ16",
              "neighbour_ratio": "neighbour/all distance", "same_genre": "same-genre neighbours",
              "same_genre_random": "random", "variance_kept": "variance kept by the features"}
@@ -512,11 +809,32 @@ def format_quality(report):
 # pipeline. A grid of covers is one image: we paste each cover into one array.
 # ``show_mosaic`` and ``show_covers`` (tutorial_kit/figures.py) put it on screen.
 
-def make_mosaic(images, positions, rows, cols, border=0, background=255):
-    """Paste covers into one uint8 grid image, with ``border`` blank pixels between cells.
 
-    ``images`` (n_covers, height, width, 3) uint8, ``positions`` as for :func:`dpq`;
-    empty cells and borders take the grey level ``background``.
+def make_mosaic(images, positions, rows, cols, border=0, background=255):
+    """Paste covers into one grid image.
+
+    Parameters
+    ----------
+    images : numpy.ndarray of shape (n_covers, height, width, 3), uint8
+    positions : array_like of shape (n_covers, 2), int
+        As for :func:`dpq`.
+    rows, cols : int
+        The grid.
+    border : int
+        Blank pixels between cells.
+    background : int
+        The grey level of empty cells and borders.
+
+    Returns
+    -------
+    numpy.ndarray of shape (rows * (height + border) - border, cols * (width + border) - border, 3), uint8
+
+    Examples
+    --------
+    >>> covers = np.zeros((2, 2, 3, 3), dtype=np.uint8)
+    >>> mosaic = make_mosaic(covers, [[0, 1], [1, 0]], 2, 2, border=1)
+    >>> mosaic.shape, int(mosaic[0, 0, 0]), int(mosaic[0, 4, 0])
+    ((5, 7, 3), 255, 0)
     """
     images = np.asarray(images)
     rows, cols = checks.grid(rows, cols)
@@ -533,8 +851,23 @@ def make_mosaic(images, positions, rows, cols, border=0, background=255):
 # 7. Pipeline
 # ---------------------------------------------------------------------------
 
+
 class Arrangement(NamedTuple):
-    """Everything :func:`arrange_covers` computed, for showing and measuring."""
+    """Everything :func:`arrange_covers` computed, for showing and measuring.
+
+    Attributes
+    ----------
+    covers : CoverSet
+    features : CoverFeatures
+    trained : TrainedSom
+    placement : Placement
+    rows, cols : int
+        The grid.
+    settings : dict
+        The :func:`train_som` settings used.
+    quality : dict
+        As :func:`quality_report` returns it (with ``variance_kept`` for a big folder).
+    """
     covers: CoverSet
     features: CoverFeatures
     trained: TrainedSom
@@ -545,14 +878,40 @@ class Arrangement(NamedTuple):
     quality: dict
 
     def mosaic(self, border=0):
-        """The grid image (see :func:`make_mosaic`)."""
+        """The grid image, as :func:`make_mosaic` pastes it.
+
+        Parameters
+        ----------
+        border : int
+            Blank pixels between cells.
+
+        Returns
+        -------
+        numpy.ndarray, uint8
+        """
         return make_mosaic(self.covers.images, self.placement.positions, self.rows, self.cols,
                            border)
 
-def read_genres(names, catalogue=DATA_DIR / "covers.csv"):
-    """The genre of each cover name, from a CSV with the columns ``file`` and ``genre``.
 
-    None if the catalogue is missing or lacks a name (your own covers, say).
+def read_genres(names, catalogue=DATA_DIR / "covers.csv"):
+    """The genre of each cover, from a CSV with the columns ``file`` and ``genre``.
+
+    Parameters
+    ----------
+    names : list of str
+        Cover file names.
+    catalogue : str or pathlib.Path
+        The CSV; the bundled posters' by default.
+
+    Returns
+    -------
+    list of str or None
+        None if the catalogue is missing or lacks a name (your own covers, say).
+
+    Examples
+    --------
+    >>> read_genres(["poster_000.jpg", "poster_001.jpg"]) is not None, read_genres(["mine.jpg"])
+    (True, None)
     """
     catalogue = Path(catalogue)
     if not catalogue.exists():
@@ -561,6 +920,7 @@ def read_genres(names, catalogue=DATA_DIR / "covers.csv"):
         genre_of = {row["file"]: row["genre"] for row in csv.DictReader(handle)}
     return [genre_of[name] for name in names] if all(n in genre_of for n in names) else None
 
+
 def arrange_covers(covers=BUNDLED_COVERS, rows=None, cols=None, *, preset="default",
                    placement="assignment", seed=42, allow_drop=False, progress=None,
                    features=None, polish=False, curve_points=50, **settings):
@@ -568,13 +928,38 @@ def arrange_covers(covers=BUNDLED_COVERS, rows=None, cols=None, *, preset="defau
 
     Parameters
     ----------
-    covers : a folder, or a CoverSet from :func:`load_covers`
-    rows, cols : int, optional; by default the smallest near-square grid that fits
-    preset, **settings : as for :func:`som_settings`
-    placement, allow_drop : as ``strategy`` and ``allow_drop`` of :func:`place_covers`
-    seed, progress, curve_points : as ``random_seed``, ``progress``, ``curve_points`` of :func:`train_som`
-    features : CoverFeatures of these covers, optional (saves time)
-    polish : bool, swap nearby covers after an assignment (section 4; the command line's default)
+    covers : str, pathlib.Path or CoverSet
+        A folder, or covers from :func:`load_covers`.
+    rows, cols : int, optional
+        The grid; by default the smallest near-square grid that fits.
+    preset : {'default', 'original'}
+        As for :func:`som_settings`.
+    placement : {'assignment', 'greedy'}
+        As ``strategy`` of :func:`place_covers`.
+    seed : int
+        As ``random_seed`` of :func:`train_som`.
+    allow_drop : bool
+        As for :func:`place_covers`.
+    progress : True or callable, optional
+        As for :func:`train_som`.
+    features : CoverFeatures, optional
+        The features of these covers, to save time.
+    polish : bool
+        Swap nearby covers after an assignment (section 4; the command line's default).
+    curve_points : int
+        As for :func:`train_som`.
+    **settings
+        Settings to change, as for :func:`som_settings`.
+
+    Returns
+    -------
+    Arrangement
+
+    Examples
+    --------
+    >>> result = arrange_covers(iterations=2000)
+    >>> result.rows, result.cols, len(result.placement.dropped)
+    (10, 10, 0)
     """
     if not isinstance(covers, CoverSet):
         covers = load_covers(covers)
@@ -598,6 +983,7 @@ def arrange_covers(covers=BUNDLED_COVERS, rows=None, cols=None, *, preset="defau
     if features.variance_kept < 1:  # a big folder: say what its reduced features hold
         quality["variance_kept"] = features.variance_kept
     return Arrangement(covers, features, trained, where, rows, cols, chosen, quality)
+
 
 if __name__ == "__main__":
     import sys
