@@ -650,6 +650,56 @@ def dpq(data, positions, p=16):
 
 
 def _dpq(data, positions, p):
+    best, grid = _dpq_gains(data, positions)
+    best_norm = np.linalg.norm(best, ord=p)
+    if best_norm == 0:
+        return 1.0  # all covers equally far apart: every layout is as good
+    return float(np.linalg.norm(grid, ord=p) / best_norm)
+
+
+class GainCurves(NamedTuple):
+    """The two gain curves that DPQ compares, as :func:`dpq_gains` returns them.
+
+    Attributes
+    ----------
+    best : numpy.ndarray of shape (n_covers - 1,)
+        G_k, k = 1 .. n - 1, with each cover's neighbours in the best order (by features).
+    grid : numpy.ndarray of shape (n_covers - 1,)
+        G_k with the neighbours in grid order (ties broken by feature distance).
+    """
+
+    best: np.ndarray
+    grid: np.ndarray
+
+
+def dpq_gains(data, positions):
+    """The gain curves G_k behind :func:`dpq`: how much closer than an average pair the k nearest are.
+
+    D_k is the mean distance from a cover to its first k neighbours, averaged
+    over the covers; G_k = max(0, (mean distance - D_k) / mean distance).
+    DPQ_p is the p-norm of ``grid`` over that of ``best``.
+
+    Parameters
+    ----------
+    data, positions
+        As for :func:`dpq`.
+
+    Returns
+    -------
+    GainCurves
+
+    Examples
+    --------
+    >>> curves = dpq_gains([[0.0], [1.0], [2.0], [3.0]], [[0, 0], [0, 1], [0, 2], [0, 3]])
+    >>> curves.best.round(3).tolist(), curves.grid.round(3).tolist()
+    ([0.4, 0.25, 0.0], [0.4, 0.25, 0.0])
+    """
+    data = checks.features(data)
+    positions, placed = checks.positions(positions, len(data))
+    return _dpq_gains(data[placed], positions[placed])
+
+
+def _dpq_gains(data, positions):
     from scipy.spatial.distance import cdist
     n = len(data)
     if n < 2:
@@ -657,14 +707,13 @@ def _dpq(data, positions, p):
     others = ~np.eye(n, dtype=bool)
     d = cdist(data, data)[others].reshape(n, n - 1)  # to the n - 1 other covers
     grid = cdist(positions, positions, "sqeuclidean")[others].reshape(n, n - 1)
+
     def gains(sorted_d):  # of D_k, k = 1 .. n - 1, from each cover's distances in some order
         d_k = (np.cumsum(sorted_d, axis=1) / np.arange(1, n)).mean(axis=0)
         return np.maximum(0.0, (d.mean() - d_k) / d.mean())
-    best = np.linalg.norm(gains(np.sort(d, axis=1)), ord=p)
-    if best == 0:
-        return 1.0  # all covers equally far apart: every layout is as good
+
     by_grid = np.take_along_axis(d, np.lexsort((d, grid), axis=1), axis=1)
-    return float(np.linalg.norm(gains(by_grid), ord=p) / best)
+    return GainCurves(gains(np.sort(d, axis=1)), gains(by_grid))
 
 
 def _side_by_side(positions, placed, required=True):

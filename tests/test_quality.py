@@ -326,3 +326,18 @@ def test_topographic_error_of_a_one_by_one_map_is_undefined():
     report = helpers.quality_report(trained.som, data, [(0, 0), (-1, -1)])
     assert np.isnan(report["topographic_error"]) and np.isnan(report["dpq16"])
     assert np.isfinite(report["quantization_error"])
+
+
+def test_the_gain_curves_of_a_hand_worked_case():
+    """Four covers at 0, 1, 2, 3 (mean distance 20/12). In a row in order, each cover's
+    k nearest are its k nearest on the grid: D = 1, 1.25, 5/3, gains 0.4, 0.25, 0.
+    Scrambled to columns 0, 3, 1, 2 (ties on the grid broken by feature distance):
+    D = 1.5, 1.75, 5/3, gains 0.1, 0, 0, and DPQ16 = 0.1 / ||(0.4, 0.25)||_16."""
+    data = [[0.0], [1.0], [2.0], [3.0]]
+    ordered = helpers.dpq_gains(data, [[0, 0], [0, 1], [0, 2], [0, 3]])
+    np.testing.assert_allclose(ordered.best, [0.4, 0.25, 0.0], atol=1e-12)
+    np.testing.assert_allclose(ordered.grid, ordered.best, atol=1e-12)
+    scrambled = helpers.dpq_gains(data, [[0, 0], [0, 3], [0, 1], [0, 2]])
+    np.testing.assert_allclose(scrambled.grid, [0.1, 0.0, 0.0], atol=1e-12)
+    expected = 0.1 / np.linalg.norm([0.4, 0.25], ord=16)
+    assert helpers.dpq(data, [[0, 0], [0, 3], [0, 1], [0, 2]]) == pytest.approx(expected, rel=1e-12)
