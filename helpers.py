@@ -150,7 +150,7 @@ def make_features(images):
     CoverFeatures
         One row per cover, at most n_covers - 1 columns (``MAX_COMPONENTS`` past ``EXACT_UP_TO``).
     """
-    images = np.asarray(images)
+    images = checks.cover_images(images)
     if images.ndim != 4 or images.shape[-1] != 3 or images.dtype != np.uint8:
         raise ValueError("images must be a uint8 array of shape (N, height, width, 3), "
                          f"got {images.dtype} {images.shape}")
@@ -262,9 +262,10 @@ def _train_som(data, rows, cols, settings, random_seed, progress=None, curve_poi
     from minisom import MiniSom
     (rows, cols), settings = checks.grid(rows, cols), dict(settings)
     for name in ("sigma", "learning_rate"):
-        if not (np.isfinite(settings[name]) and settings[name] > 0):
-            raise ValueError(f"{name} must be a finite number > 0, got {settings[name]}")
-    iterations = checks.whole_number("iterations", settings.pop("iterations"))
+        settings[name] = checks.value(name, settings[name])
+    iterations = checks.value("iterations", settings.pop("iterations"))
+    random_seed, curve_points = checks.value("random_seed", random_seed), checks.value(
+        "curve_points", curve_points)
     initialization = settings.pop("initialization")
     if initialization not in INITIALIZATIONS:
         raise ValueError(f"initialization must be one of {INITIALIZATIONS}, got {initialization!r}")
@@ -308,7 +309,7 @@ def decay_schedule(name, start, iterations):
     from minisom import MiniSom
     if name not in DECAY_FUNCTIONS:
         raise ValueError(f"unknown decay function {name!r}; choose one of {DECAY_FUNCTIONS}")
-    iterations = checks.whole_number("iterations", iterations)
+    iterations, start = checks.value("iterations", iterations), checks.value("start", start)
     decay = getattr(MiniSom(1, 1, 1), "_" + name)  # MiniSom's method for that option
     return np.asarray(decay(start, np.arange(iterations + 1), iterations), dtype=np.float64)
 
@@ -328,8 +329,7 @@ class Placement(NamedTuple):
 
 def grid_shape_for(n_covers):
     """The smallest near-square grid ``(rows, cols)`` with room for ``n_covers``: 37 -> (6, 7)."""
-    if n_covers < 1:
-        raise ValueError(f"need at least one cover, got {n_covers}")
+    n_covers = checks.value("n_covers", n_covers)
     rows = int(np.floor(np.sqrt(n_covers)))
     cols = -(-n_covers // rows)
     if cols > rows + 1:  # rows x (rows + 1) is too small: the next square fits
@@ -409,9 +409,7 @@ def dpq(data, positions, p=16):
     et al. report p = 16). ``data`` holds the features, one row per cover, and
     ``positions`` their (row, col); dropped covers (-1, -1) are left out.
     """
-    if not p >= 1:
-        raise ValueError(f"p must be >= 1 (DPQ_p is a p-norm), got {p}")
-    data = checks.features(data)
+    p, data = checks.value("p", p), checks.features(data)
     positions, placed = checks.positions(positions, len(data))
     return _dpq(data[placed], positions[placed], p)
 
@@ -515,9 +513,9 @@ def make_mosaic(images, positions, rows, cols, border=0, background=255):
     ``images`` (n_covers, height, width, 3) uint8, ``positions`` as for :func:`dpq`;
     empty cells and borders take the grey level ``background``.
     """
-    images = np.asarray(images)
+    images = checks.pixels("images", images, ndim=(4,))
     rows, cols = checks.grid(rows, cols)
-    border = checks.whole_number("border", border, minimum=0)
+    border, background = checks.value("border", border), checks.value("background", background)
     positions, placed = checks.positions(positions, len(images), "images", rows, cols)
     h, w = images.shape[1] + border, images.shape[2] + border  # a cell and its border
     mosaic = np.full((rows * h - border, cols * w - border, 3), background, dtype=np.uint8)
@@ -574,17 +572,18 @@ def arrange_covers(covers=BUNDLED_COVERS, rows=None, cols=None, *, preset="defau
     polish : bool, swap nearby covers after an assignment (section 4; the command line's default)
     """
     if not isinstance(covers, CoverSet):
-        covers = load_covers(covers)
+        covers = load_covers(checks.instance("covers", covers, (str, Path), "a folder or a CoverSet"))
     if rows is None and cols is None:
         rows, cols = grid_shape_for(len(covers.names))
     elif rows is None or cols is None:
         raise ValueError("give both rows and cols, or neither")
-    rows, cols = checks.grid(rows, cols)
+    (rows, cols), seed = checks.grid(rows, cols), checks.value("seed", seed)
     _check_placement(len(covers.names), rows, cols, placement, allow_drop)  # before training
     chosen = som_settings(preset, grid=(rows, cols), **settings)  # bigger maps train longer
     if features is None:
         features = make_features(covers.images)
-    elif len(features) != len(covers.names):
+    elif checks.instance("features", features, CoverFeatures, "the CoverFeatures of make_features") \
+            and len(features) != len(covers.names):
         raise ValueError(f"features of {len(features)} covers given for {len(covers.names)} covers")
     data = checks.features(features.values)  # the one check; the steps below trust it
     trained = _train_som(data, rows, cols, chosen, seed, progress, curve_points)
