@@ -16,6 +16,7 @@ import errno
 import importlib
 import os
 import re
+import signal
 import sys
 import threading
 import warnings
@@ -113,7 +114,10 @@ def main(argv=None):
         what = stop.what if isinstance(stop, interrupts.Interrupted) else "Ctrl-C"
         to_stderr(f"error: interrupted ({what}); {_interrupted_outputs(written)}")
         return getattr(stop, "exit_code", 130)
-    except MemoryError as error:
+    except (MemoryError, RuntimeError) as error:
+        if isinstance(error, RuntimeError) and "new thread" not in str(error):
+            raise  # a bug, not a limit: its traceback is needed
+        # no memory left for a thread's stack is out of memory too (`ulimit -v`)
         _progress.end_line()
         detail = f" ({_one_line(error)})" if str(error) else ""
         to_stderr(f"error: out of memory{detail}; try fewer covers or a smaller --max-side")
@@ -311,6 +315,12 @@ class _Imports:
         self.thread = threading.Thread(target=self._run, name="imports", daemon=True)
 
     def _run(self):
+        # OpenBLAS raises SIGINT in the thread that cannot start its workers
+        # (pthread_create fails under `ulimit -v`), which would read as Ctrl-C.
+        # Blocked in this thread only, it stays here; a real Ctrl-C, sent to the
+        # process, goes to the main thread.
+        if hasattr(signal, "pthread_sigmask"):
+            signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
         for name in self.modules:
             try:
                 importlib.import_module(name)
