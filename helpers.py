@@ -106,7 +106,7 @@ EXACT_UP_TO, MAX_COMPONENTS = 200, 50  # a bigger folder keeps its main axes (tu
 def squared_distances(a, b):
     """All squared distances between the rows of ``a`` and ``b``, by scipy's ``cdist``."""
     from scipy.spatial.distance import cdist
-    return cdist(a, b, "sqeuclidean")
+    return cdist(checks.features(a, "a"), checks.features(b, "b"), "sqeuclidean")
 
 class CoverFeatures:
     """The covers on their principal axes, as made by :func:`make_features`.
@@ -261,8 +261,7 @@ def train_som(data, rows, cols, *, sigma, learning_rate, iterations,
 def _train_som(data, rows, cols, settings, random_seed, progress=None, curve_points=50):
     from minisom import MiniSom
     (rows, cols), settings = checks.grid(rows, cols), dict(settings)
-    for name in ("sigma", "learning_rate"):
-        settings[name] = checks.value(name, settings[name])
+    settings.update({name: checks.value(name, settings[name]) for name in ("sigma", "learning_rate")})
     iterations = checks.value("iterations", settings.pop("iterations"))
     random_seed, curve_points = checks.value("random_seed", random_seed), checks.value(
         "curve_points", curve_points)
@@ -295,8 +294,7 @@ def _train_som(data, rows, cols, settings, random_seed, progress=None, curve_poi
     # weights grow without bound; healthy ones stay among the covers.
     weights, limit = som.get_weights(), 100 * max(np.abs(data).max(), 1)
     if not (np.isfinite(weights).all() and np.abs(weights).max() <= limit):
-        raise ValueError("training diverged: the weights grew without bound; "
-                         "lower the learning rate or choose another neighbourhood function")
+        raise ValueError(checks.divergence(settings))
     steps, errors = zip(*curve)
     return TrainedSom(som, np.array(steps), np.array(errors))
 
@@ -495,6 +493,7 @@ def _quality_report(som, data, positions, genres):
 
 def format_quality(report):
     """One printable line of a :func:`quality_report`: ``"QE 195.959, TE 0.000, ..."``."""
+    checks.instance("report", report, dict, "the dict of quality_report")
     names = {"quantization_error": "QE", "topographic_error": "TE", "dpq16": "DPQ16",
              "neighbour_ratio": "neighbour/all distance", "same_genre": "same-genre neighbours",
              "same_genre_random": "random", "variance_kept": "variance kept by the features"}
@@ -549,6 +548,7 @@ def read_genres(names, catalogue=DATA_DIR / "covers.csv"):
 
     None if the catalogue is missing or lacks a name (your own covers, say).
     """
+    names = checks.instance("names", names, (list, tuple), "a list of file names")
     catalogue = Path(catalogue)
     if not catalogue.exists():
         return None

@@ -4,6 +4,7 @@ No test touches the internet: a small HTTP server on 127.0.0.1 serves three
 fake "covers", and a test manifest lists their SHA-256.
 """
 import hashlib
+import os
 import re
 import http.server
 import socket
@@ -236,8 +237,9 @@ def test_a_server_that_does_not_answer_times_out(dest, server, manifest):
 
 
 def test_ctrl_c_while_writing_leaves_no_temporary_file(dest, server, manifest, monkeypatch):
-    def interrupted_replace(source, target):
-        assert re.fullmatch(r"\.\w+\.part", Path(source).name) and Path(source).exists()
+    def interrupted_replace(source, target, src_dir_fd, dst_dir_fd):
+        assert re.fullmatch(r"\.\w+\.part", Path(source).name)
+        os.stat(source, dir_fd=src_dir_fd)  # the temporary is there, in the cover's folder
         raise KeyboardInterrupt
 
     monkeypatch.setattr(files.os, "replace", interrupted_replace)

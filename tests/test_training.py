@@ -131,7 +131,8 @@ def test_progress_true_is_silent_for_a_small_job(data, capsys):
 
 @pytest.mark.parametrize("sigma", [0, -1, 0.0, float("nan"), float("inf")])
 def test_sigma_must_be_positive(data, sigma):
-    with pytest.raises(ValueError, match="sigma must be a finite number > 0"):
+    with pytest.raises(ValueError,
+                       match=r"sigma must be a finite number >= 1e-100 \(2 sigma\^2 must not round"):
         train(data, sigma=sigma)
 
 

@@ -39,7 +39,9 @@ RULES = {
     "max_side": Rule(True, 1),
     "n_covers": Rule(True, 1),
     "seed": Rule(True, 0, MAX_SEED), "random_seed": Rule(True, 0, MAX_SEED),
-    "sigma": Rule(False, 0, above=True), "learning_rate": Rule(False, 0, above=True),
+    # below 1e-100, 2 sigma^2 (sigma shrinks to a third with asymptotic_decay) rounds to 0
+    # and MiniSom's neighbourhood functions divide by zero
+    "sigma": Rule(False, 1e-100, why="2 sigma^2 must not round to 0"), "learning_rate": Rule(False, 0, above=True),
     "start": Rule(False, 0, above=True),  # of a decay schedule: a sigma or a learning rate
     "p": Rule(False, 1, infinity=True, why="DPQ_p is a p-norm"),
 }
@@ -108,6 +110,31 @@ def value(name, got, shown=None):
     return float(got)
 
 
+def divergence(settings):
+    """Why training diverged (the weights grew without bound), and what to change, in one line.
+
+    ``settings`` are `helpers.train_som`'s. A step moves the winner by
+    learning_rate x (the neighbourhood at the winner) of its distance to the
+    cover; past 2, every step overshoots further. The neighbourhood is 1 at
+    the winner, but sigma^2 for MiniSom's triangle, and the mexican hat
+    pushes the neighbours away.
+    """
+    rate, sigma = settings["learning_rate"], settings["sigma"]
+    function = settings["neighborhood_function"]
+    if function == "mexican_hat":
+        return ("training diverged: the mexican_hat neighbourhood pushes the winner's neighbours "
+                f"away, and at learning_rate {rate:g} and sigma {sigma:g} the weights grew "
+                "without bound; choose gaussian, triangle or bubble, or lower both (learning_rate "
+                "0.01 with sigma 1 trains the bundled covers)")
+    if function == "triangle" and rate * sigma ** 2 > 2:
+        return (f"training diverged: MiniSom's triangle is sigma^2 = {sigma ** 2:g} at the winner, "
+                f"so at learning_rate {rate:g} each step moves it {rate * sigma ** 2:g} times its "
+                "distance to the cover and the weights grew without bound; keep learning_rate x "
+                "sigma^2 under 2")
+    return (f"training diverged: at learning_rate {rate:g} each step overshoots and the weights "
+            "grew without bound; lower the learning_rate (0.5 is the default)")
+
+
 def choice(name, got, options):
     """``got`` if it is one of ``options``, else one ValueError sentence listing them."""
     if not isinstance(got, str) or got not in options:
@@ -138,7 +165,8 @@ def _array(name, got, needed):
         raise ValueError(f"{name} must be {needed}, got {describe(got)} whose rows differ "
                          "in length") from None
     if not (np.issubdtype(array.dtype, np.number) or array.dtype == bool):
-        raise ValueError(f"{name} must be {needed}, got {describe(array)}")
+        raise ValueError(f"{name} must be {needed}, got "
+                         f"{describe(got if array.dtype == object and not array.ndim else array)}")
     return array
 
 
@@ -151,10 +179,10 @@ def cover_images(got):
     return _array("images", got, "a uint8 array of shape (N, height, width, 3)")
 
 
-def features(data):
+def features(data, name="features"):
     """``data`` as a finite float64 table with one row per cover, or a one-line ValueError."""
     needed = "a finite 2-D array with one row per cover"
-    data = _array("features", data, needed).astype(np.float64)
+    data = _array(name, data, needed).astype(np.float64)
     if data.ndim != 2:
         reason = f"got a {data.ndim}-D array of shape {data.shape}"
     elif 0 in data.shape:
@@ -165,7 +193,7 @@ def features(data):
         reason = "it contains infinity"
     else:
         return data
-    raise ValueError(f"features must be {needed} ({reason})")
+    raise ValueError(f"{name} must be {needed} ({reason})")
 
 
 def positions(positions, n_covers, what="feature rows", rows=None, cols=None):

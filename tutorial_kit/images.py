@@ -15,6 +15,7 @@ from __future__ import annotations
 import collections
 import contextlib
 import math
+import os
 import re
 import statistics
 import warnings
@@ -26,6 +27,8 @@ from typing import NamedTuple
 import numpy as np
 from PIL import (ExifTags, Image, ImageFile, ImageOps, PngImagePlugin, UnidentifiedImageError,
                  features)
+
+from tutorial_kit import checks
 
 COVER_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp")  # compared in lower case
 
@@ -298,7 +301,7 @@ def scan_folder(folder, size=None, max_side=MAX_SIDE):
         If ``folder`` is missing, not a folder, unreadable or holds no file
         that looks like a readable cover.
     """
-    folder = Path(folder)
+    folder = Path(checks.instance("folder", folder, (str, os.PathLike), "the path of a folder"))
     if not folder.exists():
         raise ValueError(f"cover folder '{printable(folder)}' does not exist")
     if not folder.is_dir():
