@@ -7,7 +7,6 @@ import hashlib
 import http.client
 import re
 import socket
-import sys
 import threading
 import time
 import urllib.error
@@ -17,7 +16,7 @@ from pathlib import Path
 
 from tutorial_kit.files import OutputError, check_target, write_atomically
 from tutorial_kit.images import printable
-from tutorial_kit.progress import to_stderr
+from tutorial_kit.progress import stderr_is_terminal, to_stderr
 
 DATA_DIR = Path(__file__).resolve().parents[1] / "data"
 
@@ -176,7 +175,7 @@ def _download_covers(folder, base_url, manifest, timeout, progress, deadline, ma
     """
     entries = read_manifest(manifest)
     if progress is None:
-        progress = sys.stderr.isatty()
+        progress = stderr_is_terminal()
     if not base_url.endswith("/"):
         base_url += "/"
     folder = Path(folder)
@@ -218,7 +217,7 @@ def _download_covers(folder, base_url, manifest, timeout, progress, deadline, ma
             replaced += damaged
             status = "downloaded (the local copy was damaged)" if damaged else "downloaded"
         if progress:
-            print(f"[{number}/{len(entries)}] {name} {status}", file=sys.stderr)
+            to_stderr(f"[{number}/{len(entries)}] {name} {status}")
         paths.append(path)
     return paths, present, replaced
 
