@@ -41,7 +41,8 @@ RULES = {
     "seed": Rule(True, 0, MAX_SEED), "random_seed": Rule(True, 0, MAX_SEED),
     # below 1e-100, 2 sigma^2 (sigma shrinks to a third with asymptotic_decay) rounds to 0
     # and MiniSom's neighbourhood functions divide by zero
-    "sigma": Rule(False, 1e-100, why="2 sigma^2 must not round to 0"), "learning_rate": Rule(False, 0, above=True),
+    "sigma": Rule(False, 1e-100, why="2 sigma^2 must not round to 0"),
+    "learning_rate": Rule(False, 0, above=True),
     "start": Rule(False, 0, above=True),  # of a decay schedule: a sigma or a learning rate
     "p": Rule(False, 1, infinity=True, why="DPQ_p is a p-norm"),
 }
@@ -157,7 +158,7 @@ def grid(rows, cols):
 
 def _array(name, got, needed):
     """``got`` as a numpy array of numbers, or one sentence saying what ``name`` needs."""
-    if isinstance(got, (str, bytes)) or got is None or isinstance(got, tuple) and hasattr(got, "_fields"):
+    if isinstance(got, (str, bytes)) or got is None or hasattr(got, "_fields"):  # a NamedTuple
         raise ValueError(f"{name} must be {needed}, got {describe(got)}")
     try:
         array = np.asarray(got)
@@ -205,7 +206,8 @@ def positions(positions, n_covers, what="feature rows", rows=None, cols=None):
     """
     positions = _array("positions", positions, "(row, col) pairs of whole numbers")
     if positions.ndim != 2 or positions.shape[1] != 2:
-        raise ValueError(f"positions must be (row, col) pairs, got an array of shape {positions.shape}")
+        raise ValueError("positions must be (row, col) pairs, got an array of shape "
+                         f"{positions.shape}")
     if len(positions) != n_covers:
         raise ValueError(f"{n_covers} {what} but {len(positions)} positions")
     if not np.issubdtype(positions.dtype, np.integer):

@@ -28,7 +28,7 @@ from tutorial_kit import progress as _progress
 from tutorial_kit.files import (check_distinct, check_target, pin_target, png_bytes,
                                 positions_csv, write_files)
 from tutorial_kit.progress import to_stderr
-from tutorial_kit.images import MAX_SIDE, printable, read_folder, scan_folder
+from tutorial_kit.images import MAX_SIDE, format_bytes, printable, read_folder, scan_folder
 
 # --- limits, checked before any work ---------------------------------------------------
 # Estimated peak memory of one run, and estimated time of training and
@@ -47,10 +47,6 @@ WEIGHT_SECONDS = 2.5e-9  # extra cost per weight (cells x features) and step
 MAX_ITERATIONS = int(TIME_LIMIT / STEP_SECONDS)  # 40 million steps take the limit
 # Skipped files listed one by one; past this, one line counts the rest.
 MAX_LISTED = 30
-
-
-def _gib(n_bytes):
-    return f"{n_bytes / 1024**3:.1f} GiB" if n_bytes >= 1024**3 else f"{n_bytes / 1024**2:.0f} MiB"
 
 
 def _duration(seconds):
@@ -150,7 +146,7 @@ def _main(argv, written):
         outputs = _check_outputs(args)
         imports = _import_in_background()
         scan = scan_folder(args.covers_dir, max_side=args.max_side)
-        _check_limits(args, n_covers=len(scan.covers), size=scan.size)
+        _check_limits(args, n_covers=len(scan.covers), size=scan.size, decoding=scan.decoding)
         imports.wait()
         status = _progress.status_line()  # what a long run is doing, on a terminal
         with warnings.catch_warnings(record=True) as caught:
@@ -237,7 +233,7 @@ def _check_outputs(args):
             for key, path in outputs.items()}
 
 
-def estimate(n_covers, size, rows, cols, iterations, border, with_png):
+def estimate(n_covers, size, rows, cols, iterations, border, with_png, decoding=0):
     """Estimated peak memory (bytes, by part) and time (seconds) of one run.
 
     Memory:
@@ -246,7 +242,10 @@ def estimate(n_covers, size, rows, cols, iterations, border, with_png):
       features float64 each), about 4 tables of N x cells float64 (placement
       and quality) and 3 of N x N (the local swaps and DPQ);
     - picture: the grid image, the PNG writer's filtered rows and its bytes,
-      counted as three times the image; nothing without ``--out``.
+      counted as three times the image; nothing without ``--out``;
+    - decoding: ``decoding`` bytes, the most the decoding threads take at
+      once (``Scan.decoding``: the two costliest files, at most
+      ``images.DECODE_BUDGET``).
     The features are the N - 1 exact ones up to ``EXACT_UP_TO`` covers, then
     ``MAX_COMPONENTS`` (see ``helpers.make_features``).
     Time: every training step costs STEP_SECONDS, plus CELL_SECONDS per
@@ -264,23 +263,25 @@ def estimate(n_covers, size, rows, cols, iterations, border, with_png):
         "covers": n_covers * width * height * 3,
         "map": 8 * (cells * (3 * features + 4 * n_covers + 8) + 3 * n_covers ** 2),
         "picture": 3 * mosaic if with_png else 0,
+        "decoding": decoding,
     }
     seconds = (iterations * (STEP_SECONDS + cells * (CELL_SECONDS + WEIGHT_SECONDS * features))
                + 51 * min(n_covers, 500) * cells * features * 1e-9)
     return memory, seconds
 
 
-def _check_limits(args, n_covers, size):
+def _check_limits(args, n_covers, size, decoding=0):
     """The limits that depend on the folder too: memory and time of the whole run."""
     rows, cols = (args.rows, args.cols) if args.rows is not None else grid_shape_for(n_covers)
     settings = som_settings(args.preset, grid=(rows, cols), iterations=args.iterations)
     iterations = settings["iterations"]  # as arrange_covers will train
     memory, seconds = estimate(n_covers, size, rows, cols, iterations, args.border,
-                               args.out is not None)
+                               args.out is not None, decoding)
     width, height = size
     total = sum(memory.values())
     if total > MEMORY_LIMIT:
-        over = f"about {_gib(total)} in all, over the memory limit of {_gib(MEMORY_LIMIT)}"
+        over = (f"about {format_bytes(total)} in all, over the memory limit of "
+                f"{format_bytes(MEMORY_LIMIT)}")
         biggest = max(memory, key=memory.get)
         if biggest == "picture":
             mosaic_w = cols * (width + args.border) - args.border
