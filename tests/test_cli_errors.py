@@ -161,3 +161,48 @@ def test_signal_handlers_are_given_back(tmp_path, capsys):
     before = {number: signal.getsignal(number) for number in interrupts.STOP_SIGNALS}
     cli.main([str(tmp_path / "missing")])
     assert {number: signal.getsignal(number) for number in interrupts.STOP_SIGNALS} == before
+
+
+# --- messages that mislead -----------------------------------------------------------------
+
+
+def test_a_hidden_output_in_the_covers_folder_is_refused_for_the_true_reason(tmp_path, capsys):
+    folder = write_striped_covers(tmp_path / "covers", n=4, size=(8, 12))
+    assert cli.main([str(folder), "--out", str(folder / ".hidden.png")]) == 1
+    assert capsys.readouterr().err == (
+        f"error: --out '{folder / '.hidden.png'}' is inside the covers folder (an output never "
+        "goes into the folder of its inputs): write it elsewhere\n")
+
+
+def test_a_library_warning_has_one_prefix(tmp_path, capsys):
+    folder = write_striped_covers(tmp_path / "covers", n=4, size=(8, 12))  # sigma 4 on 2x2
+    assert cli.main([str(folder), "--iterations", "50"]) == 0
+    assert capsys.readouterr().err == ("warning: sigma might be too high for the dimension of "
+                                       "the map.\n")
+
+
+def test_past_thirty_skipped_files_one_line_counts_the_rest(tmp_path, capsys):
+    folder = write_striped_covers(tmp_path / "covers", n=4, size=(8, 12))
+    for number in range(45):
+        (folder / f"junk{number:02d}.txt").write_text("junk")
+    assert cli.main([str(folder), "--iterations", "50", "--sigma", "1"]) == 0
+    lines = capsys.readouterr().err.splitlines()
+    assert lines[:30] == [f"skipped junk{number:02d}.txt: not a JPEG, PNG or WebP file "
+                          "(extension .txt)" for number in range(30)]
+    assert lines[30:] == ["skipped 15 more files (only the first 30 are listed; 45 in all)"]
+
+
+def test_a_file_deleted_after_the_listing_is_named_as_deleted(tmp_path, monkeypatch):
+    from tutorial_kit import images
+
+    folder = write_striped_covers(tmp_path / "covers", n=3, size=(8, 12))
+    real = images.reason_not_a_cover
+
+    def delete_first(path):  # the file goes between the listing and its check
+        if path.name == "cover00.jpg":
+            path.unlink()
+        return real(path)
+
+    monkeypatch.setattr(images, "reason_not_a_cover", delete_first)
+    scan = images.scan_folder(folder)
+    assert scan.skipped == [("cover00.jpg", "deleted while the folder was being read")]

@@ -120,8 +120,10 @@ def _check_not_an_input(path, covers_dir, what, shown):
         if os.path.samefile(Path(os.path.abspath(path)).parent, covers_dir):
             if os.path.lexists(path):
                 raise OutputError(f"{what} '{shown}' is an input cover: it would be replaced")
-            raise OutputError(f"{what} '{shown}' is inside the covers folder, where the "
-                              "next run would take it for a cover: write it elsewhere")
+            why = ("an output never goes into the folder of its inputs" if path.name.startswith(".")
+                   else "the next run would take it for a cover")
+            raise OutputError(f"{what} '{shown}' is inside the covers folder ({why}): "
+                              "write it elsewhere")
     if not os.path.lexists(path):
         return
     target = os.stat(path)
