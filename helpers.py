@@ -130,7 +130,7 @@ def squared_distances(a, b):
     [[0.0], [25.0]]
     """
     from scipy.spatial.distance import cdist
-    return cdist(a, b, "sqeuclidean")
+    return cdist(checks.features(a, "a"), checks.features(b, "b"), "sqeuclidean")
 
 
 class CoverFeatures:
@@ -233,7 +233,7 @@ def make_features(images):
     >>> features.values.shape, features.variance_kept
     ((10, 9), 1.0)
     """
-    images = np.asarray(images)
+    images = checks.cover_images(images)
     if images.ndim != 4 or images.shape[-1] != 3 or images.dtype != np.uint8:
         raise ValueError("images must be a uint8 array of shape (N, height, width, 3), "
                          f"got {images.dtype} {images.shape}")
@@ -414,10 +414,10 @@ def train_som(data, rows, cols, *, sigma, learning_rate, iterations,
 def _train_som(data, rows, cols, settings, random_seed, progress=None, curve_points=50):
     from minisom import MiniSom
     (rows, cols), settings = checks.grid(rows, cols), dict(settings)
-    for name in ("sigma", "learning_rate"):
-        if not (np.isfinite(settings[name]) and settings[name] > 0):
-            raise ValueError(f"{name} must be a finite number > 0, got {settings[name]}")
-    iterations = checks.whole_number("iterations", settings.pop("iterations"))
+    settings.update({name: checks.value(name, settings[name]) for name in ("sigma", "learning_rate")})
+    iterations = checks.value("iterations", settings.pop("iterations"))
+    random_seed, curve_points = checks.value("random_seed", random_seed), checks.value(
+        "curve_points", curve_points)
     initialization = settings.pop("initialization")
     if initialization not in INITIALIZATIONS:
         raise ValueError(f"initialization must be one of {INITIALIZATIONS}, got {initialization!r}")
@@ -450,8 +450,7 @@ def _train_som(data, rows, cols, settings, random_seed, progress=None, curve_poi
     # weights grow without bound; healthy ones stay among the covers.
     weights, limit = som.get_weights(), 100 * max(np.abs(data).max(), 1)
     if not (np.isfinite(weights).all() and np.abs(weights).max() <= limit):
-        raise ValueError("training diverged: the weights grew without bound; "
-                         "lower the learning rate or choose another neighbourhood function")
+        raise ValueError(checks.divergence(settings))
     steps, errors = zip(*curve)
     return TrainedSom(som, np.array(steps), np.array(errors))
 
@@ -480,7 +479,7 @@ def decay_schedule(name, start, iterations):
     from minisom import MiniSom
     if name not in DECAY_FUNCTIONS:
         raise ValueError(f"unknown decay function {name!r}; choose one of {DECAY_FUNCTIONS}")
-    iterations = checks.whole_number("iterations", iterations)
+    iterations, start = checks.value("iterations", iterations), checks.value("start", start)
     decay = getattr(MiniSom(1, 1, 1), "_" + name)  # MiniSom's method for that option
     return np.asarray(decay(start, np.arange(iterations + 1), iterations), dtype=np.float64)
 
@@ -526,8 +525,7 @@ def grid_shape_for(n_covers):
     >>> grid_shape_for(100), grid_shape_for(37), grid_shape_for(2)
     ((10, 10), (6, 7), (1, 2))
     """
-    if n_covers < 1:
-        raise ValueError(f"need at least one cover, got {n_covers}")
+    n_covers = checks.value("n_covers", n_covers)
     rows = int(np.floor(np.sqrt(n_covers)))
     cols = -(-n_covers // rows)
     if cols > rows + 1:  # rows x (rows + 1) is too small: the next square fits
@@ -642,9 +640,7 @@ def dpq(data, positions, p=16):
     >>> round(dpq(data, [[0, 0], [0, 3], [0, 1], [0, 2]]), 3)
     0.25
     """
-    if not p >= 1:
-        raise ValueError(f"p must be >= 1 (DPQ_p is a p-norm), got {p}")
-    data = checks.features(data)
+    p, data = checks.value("p", p), checks.features(data)
     positions, placed = checks.positions(positions, len(data))
     return _dpq(data[placed], positions[placed], p)
 
@@ -846,6 +842,7 @@ def format_quality(report):
     >>> format_quality({"dpq16": 0.9023, "topographic_error": 0.0})
     'DPQ16 0.902, TE 0.000'
     """
+    checks.instance("report", report, dict, "the dict of quality_report")
     names = {"quantization_error": "QE", "topographic_error": "TE", "dpq16": "DPQ16",
              "neighbour_ratio": "neighbour/all distance", "same_genre": "same-genre neighbours",
              "same_genre_random": "random", "variance_kept": "variance kept by the features"}
@@ -885,9 +882,9 @@ def make_mosaic(images, positions, rows, cols, border=0, background=255):
     >>> mosaic.shape, int(mosaic[0, 0, 0]), int(mosaic[0, 4, 0])
     ((5, 7, 3), 255, 0)
     """
-    images = np.asarray(images)
+    images = checks.pixels("images", images, ndim=(4,))
     rows, cols = checks.grid(rows, cols)
-    border = checks.whole_number("border", border, minimum=0)
+    border, background = checks.value("border", border), checks.value("background", background)
     positions, placed = checks.positions(positions, len(images), "images", rows, cols)
     h, w = images.shape[1] + border, images.shape[2] + border  # a cell and its border
     mosaic = np.full((rows * h - border, cols * w - border, 3), background, dtype=np.uint8)
@@ -962,6 +959,7 @@ def read_genres(names, catalogue=DATA_DIR / "covers.csv"):
     >>> read_genres(["poster_000.jpg", "poster_001.jpg"]) is not None, read_genres(["mine.jpg"])
     (True, None)
     """
+    names = checks.instance("names", names, (list, tuple), "a list of file names")
     catalogue = Path(catalogue)
     if not catalogue.exists():
         return None
@@ -1011,17 +1009,18 @@ def arrange_covers(covers=BUNDLED_COVERS, rows=None, cols=None, *, preset="defau
     (10, 10, 0)
     """
     if not isinstance(covers, CoverSet):
-        covers = load_covers(covers)
+        covers = load_covers(checks.instance("covers", covers, (str, Path), "a folder or a CoverSet"))
     if rows is None and cols is None:
         rows, cols = grid_shape_for(len(covers.names))
     elif rows is None or cols is None:
         raise ValueError("give both rows and cols, or neither")
-    rows, cols = checks.grid(rows, cols)
+    (rows, cols), seed = checks.grid(rows, cols), checks.value("seed", seed)
     _check_placement(len(covers.names), rows, cols, placement, allow_drop)  # before training
     chosen = som_settings(preset, grid=(rows, cols), **settings)  # bigger maps train longer
     if features is None:
         features = make_features(covers.images)
-    elif len(features) != len(covers.names):
+    elif checks.instance("features", features, CoverFeatures, "the CoverFeatures of make_features") \
+            and len(features) != len(covers.names):
         raise ValueError(f"features of {len(features)} covers given for {len(covers.names)} covers")
     data = checks.features(features.values)  # the one check; the steps below trust it
     trained = _train_som(data, rows, cols, chosen, seed, progress, curve_points)

@@ -363,8 +363,8 @@ def test_limits_are_refused_at_once_naming_the_limit(runs):
     grid = runs["grid_huge"].stderr
     assert "3000x3000" in grid and "memory limit" in grid
     assert "time limit" in runs["training_too_long"].stderr
-    assert "--seed must be between 0 and 4294967295" in runs["seed_negative"].stderr
-    assert "--sigma must be a finite number > 0, got nan" in runs["sigma_nan"].stderr
+    assert "--seed must be a whole number between 0 and 4294967295, got -1" in runs["seed_negative"].stderr
+    assert "--sigma must be a finite number >= 1e-100 (2 sigma^2 must not round to 0), got nan" in runs["sigma_nan"].stderr
 
 
 def test_outputs_in_the_way_are_named_and_left_alone(runs):
@@ -502,7 +502,8 @@ def test_ctrl_c_prints_one_line_exits_130_and_leaves_nothing(tmp_path):
     rest = process.stderr.read()
     process.wait(timeout=120)
     assert process.returncode == 130
-    assert rest.splitlines() == ["error: interrupted (no partial file was left behind)"]
+    assert rest.splitlines() == ["error: interrupted (Ctrl-C); no output was written or changed, "
+                                 "and no partial file was left behind"]
     assert os.listdir(cwd) == []
 
 

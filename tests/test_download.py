@@ -4,6 +4,7 @@ No test touches the internet: a small HTTP server on 127.0.0.1 serves three
 fake "covers", and a test manifest lists their SHA-256.
 """
 import hashlib
+import os
 import re
 import http.server
 import socket
@@ -35,6 +36,13 @@ def local_network_only(monkeypatch):
         return real_urlopen(url, *args, **kwargs)
 
     monkeypatch.setattr(urllib.request, "urlopen", urlopen)
+    real_connect = socket.create_connection  # (what every HTTP connection goes through)
+
+    def create_connection(address, *args, **kwargs):
+        assert address[0] == "127.0.0.1", f"a test tried to reach {address}"
+        return real_connect(address, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "create_connection", create_connection)
 
 
 @pytest.fixture
@@ -76,6 +84,19 @@ def server(tmp_path):
                         self.wfile.flush()
                     except OSError:
                         break
+            elif self.path.startswith("/header-trickle/"):  # the status line, a byte every 0.5 s
+                for byte in b"HTTP/1.0 200 OK\r\nContent-Length: 5\r\n\r\nhello":
+                    if release.wait(0.5):
+                        break
+                    try:
+                        self.wfile.write(bytes([byte]))
+                        self.wfile.flush()
+                    except OSError:
+                        break
+                self.close_connection = True
+            elif self.path.startswith("/garbage/"):  # not HTTP at all
+                self.wfile.write(b"SSH-2.0-OpenSSH_9.2\r\n\r\n")
+                self.close_connection = True
             elif self.path.startswith("/huge/"):  # promises 300 MB
                 self.send_response(200)
                 self.send_header("Content-Length", str(300 * 1024**2))
@@ -236,8 +257,9 @@ def test_a_server_that_does_not_answer_times_out(dest, server, manifest):
 
 
 def test_ctrl_c_while_writing_leaves_no_temporary_file(dest, server, manifest, monkeypatch):
-    def interrupted_replace(source, target):
-        assert re.fullmatch(r"\.\w+\.part", Path(source).name) and Path(source).exists()
+    def interrupted_replace(source, target, src_dir_fd, dst_dir_fd):
+        assert re.fullmatch(r"\.\w+\.part", Path(source).name)
+        os.stat(source, dir_fd=src_dir_fd)  # the temporary is there, in the cover's folder
         raise KeyboardInterrupt
 
     monkeypatch.setattr(files.os, "replace", interrupted_replace)
@@ -381,6 +403,26 @@ def test_a_trickling_server_is_stopped_by_the_overall_deadline(dest, server, man
     assert time.monotonic() - start < 3  # each byte comes well within the 5 s timeout
     assert "took longer than its deadline of 0.5 s" in message
     assert leftovers(dest) == []
+
+
+def test_the_deadline_bounds_the_status_line_and_headers_too(dest, server, manifest):
+    """Issue 21, case 10: one header byte every 0.5 s never trips the 2 s timeout."""
+    import time
+
+    start = time.monotonic()
+    message = download_error(dest, server.url + "header-trickle/", manifest, timeout=2,
+                             deadline=4)
+    took = time.monotonic() - start
+    assert 3.9 < took < 6, took  # the deadline, not the 48 bytes' 24 s
+    assert message == (f"could not download c.jpg from {server.url}header-trickle/c.jpg: the "
+                       "download took longer than its deadline of 4 s")
+    assert leftovers(dest) == []
+
+
+def test_a_garbage_answer_is_not_called_offline(dest, server, manifest):
+    message = download_error(dest, server.url + "garbage/", manifest)
+    assert message == (f"could not download c.jpg from {server.url}garbage/c.jpg: the server's "
+                       "answer is not valid HTTP (BadStatusLine: SSH-2.0-OpenSSH_9.2)")
 
 
 def test_a_declared_size_over_the_cap_is_refused_without_reading_it(dest, server, manifest):

@@ -428,3 +428,47 @@ def test_a_missing_folder_at_start_is_a_message(tmp_path):
     assert "does not exist" in ex.message
     assert ex.update() is False
     assert "no covers loaded" in ex.message
+
+
+# --- set(): everything checked before any control changes (issue 21, case 9) -------------
+
+
+def _controls(explorer):
+    return {name: getattr(explorer, name).value for name in
+            ("preset", "rows", "cols", "sigma", "learning_rate", "iterations", "neighborhood",
+             "placement", "seed")}
+
+
+@pytest.mark.parametrize("values, says", [
+    (dict(seed=3, iterations=12345), "iterations must be one of the slider's steps (100, 200, "),
+    (dict(placement="nope"), "placement must be one of 'assignment', 'greedy', got 'nope'"),
+    (dict(seed=-5), "seed must be a whole number between 0 and 4294967295, got -5"),
+    (dict(seed=3, rows="5"), "rows must be a whole number >= 1, got the text '5'"),
+    (dict(sigma=None), "sigma must be a finite number >= 1e-100"),
+    (dict(preset="best", seed=3), "preset must be one of 'original', 'default', 'custom', got 'best'"),
+])
+def test_set_refuses_a_bad_value_before_changing_any_control(explorer, values, says):
+    controls, shown, message = _controls(explorer), _shown(explorer), explorer.message
+    with pytest.raises(ValueError) as error:
+        explorer.set(**values)
+    assert str(error.value).startswith(says), str(error.value)
+    assert _controls(explorer) == controls  # the seed control does not show 3
+    assert _shown(explorer) == shown and explorer.message == message and not explorer.stale
+    assert explorer.settings() == explorer.shown  # the controls describe the picture
+
+
+def test_set_reports_a_clamp_in_the_status_line(explorer):
+    assert explorer.set(rows=1000, cols=1000, learning_rate=9.0) is True
+    assert (explorer.rows.value, explorer.cols.value) == (20, 20)
+    assert explorer.learning_rate.value == 2.0
+    assert explorer.message.endswith("; rows 1000 clamped to 20, the control's maximum; cols 1000 "
+                                     "clamped to 20, the control's maximum; learning_rate 9 "
+                                     "clamped to 2, the control's maximum"), explorer.message
+    assert explorer.shown == explorer.settings() and not explorer.stale
+    explorer.seed.value = 5  # moved by hand: the clamp is no longer news
+    assert "clamped" not in explorer.message
+
+
+def test_set_takes_a_large_seed_by_helpers_rule(explorer):
+    assert explorer.set(seed=2**32 - 1) is True
+    assert explorer.shown["seed"] == 2**32 - 1 and explorer.seed.value == 2**32 - 1

@@ -127,11 +127,11 @@ def test_if_the_second_file_fails_the_first_is_put_back(tmp_path, monkeypatch, f
     real_replace = os.replace
     calls = []
 
-    def replace(source, target):
+    def replace(source, target, **folders):
         calls.append(target)
         if len(calls) == 2:  # the second file of the pair
             raise failure
-        return real_replace(source, target)
+        return real_replace(source, target, **folders)
 
     monkeypatch.setattr(files.os, "replace", replace)
     with pytest.raises(type(failure)):
@@ -142,9 +142,9 @@ def test_if_the_second_file_fails_the_first_is_put_back(tmp_path, monkeypatch, f
     assert sorted(os.listdir(tmp_path)) == ["a.png"]  # nothing new, nothing temporary
 
 
-def test_a_new_first_file_is_removed_if_the_second_fails(tmp_path):
-    (tmp_path / "b.csv").mkdir()  # os.replace cannot put a file over a folder
-    with pytest.raises(OSError):
+def test_a_target_that_became_a_folder_is_named_and_nothing_is_written(tmp_path):
+    (tmp_path / "b.csv").mkdir()  # after the check, before the write
+    with pytest.raises(OutputError, match=r"b\.csv' became a folder during the run: nothing was"):
         write_files([(tmp_path / "a.png", b"new a"), (tmp_path / "b.csv", b"new b")])
     assert os.listdir(tmp_path) == ["b.csv"]
 

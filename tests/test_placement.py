@@ -42,7 +42,7 @@ def test_grid_shape_for_is_the_smallest_near_square_grid():
 
 @pytest.mark.parametrize("n", [0, -3])
 def test_grid_shape_for_needs_a_cover(n):
-    with pytest.raises(ValueError, match="at least one cover"):
+    with pytest.raises(ValueError, match="n_covers must be a whole number >= 1, got "):
         helpers.grid_shape_for(n)
 
 

@@ -149,7 +149,7 @@ def test_dpq_is_between_zero_and_one():
 @pytest.mark.parametrize("p", [0, 0.5, -1, float("nan")])
 def test_dpq_p_must_be_at_least_one(p):
     # p = 0 would count non-zero gains (not a norm); p < 1 is no norm either
-    with pytest.raises(ValueError, match=r"p must be >= 1 \(DPQ_p is a p-norm\)"):
+    with pytest.raises(ValueError, match=r"p must be a number >= 1 or inf \(DPQ_p is a p-norm\), got "):
         helpers.dpq(HAND, line([0, 1, 2, 3]), p=p)
 
 

@@ -115,9 +115,9 @@ def test_saved_png_has_the_usual_permissions(tmp_path, covers):
     assert path.stat().st_mode & 0o777 == 0o666 & ~current_umask()
 
 
-def test_save_png_overwrites(tmp_path, covers):
+def test_save_png_overwrites_its_own_png(tmp_path, covers):
     target = tmp_path / "grid.png"
-    target.write_bytes(b"old")
+    helpers.save_png(covers[1], target)
     helpers.save_png(covers[0], str(target))
     with Image.open(target) as image:
         np.testing.assert_array_equal(np.asarray(image), covers[0])

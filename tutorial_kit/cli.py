@@ -3,26 +3,32 @@
 Parses the options, checks every limit before any work, runs
 ``helpers.arrange_covers`` and writes the outputs as a pair. Bad input ends
 with one ``error: ...`` line (at most one ``hint:`` line more) and a
-non-zero exit code: 1 for bad input, 2 for a bad option, 130 for Ctrl-C.
+non-zero exit code: 1 for bad input, 2 for a bad option, 128 + the signal
+for Ctrl-C (130), SIGTERM (143) and SIGHUP (129). Messages go to stderr only:
+with stderr closed they are lost, never printed on stdout.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import errno
 import importlib
-import math
 import os
+import re
+import signal
 import sys
 import threading
 import warnings
 
 from helpers import (EXACT_UP_TO, MAX_COMPONENTS, NEIGHBORHOODS, PLACEMENTS, PRESETS, CoverSet,
                      arrange_covers, format_quality, grid_shape_for, som_settings)
+from tutorial_kit import checks, interrupts
 from tutorial_kit import progress as _progress
-from tutorial_kit.files import (check_distinct, check_target, png_bytes,
+from tutorial_kit.files import (check_distinct, check_target, pin_target, png_bytes,
                                 positions_csv, write_files)
-from tutorial_kit.images import MAX_SIDE, printable, read_folder, scan_folder
+from tutorial_kit.progress import to_stderr
+from tutorial_kit.images import MAX_SIDE, format_bytes, printable, read_folder, scan_folder
 
 # --- limits, checked before any work ---------------------------------------------------
 # Estimated peak memory of one run, and estimated time of training and
@@ -39,11 +45,8 @@ CELL_SECONDS = 4e-8  # extra cost per grid cell and step (the neighbourhood, the
 WEIGHT_SECONDS = 2.5e-9  # extra cost per weight (cells x features) and step
 # An option alone can be refused before the folder is even listed:
 MAX_ITERATIONS = int(TIME_LIMIT / STEP_SECONDS)  # 40 million steps take the limit
-MAX_SEED = 2**32 - 1  # MiniSom seeds numpy's RandomState
-
-
-def _gib(n_bytes):
-    return f"{n_bytes / 1024**3:.1f} GiB" if n_bytes >= 1024**3 else f"{n_bytes / 1024**2:.0f} MiB"
+# Skipped files listed one by one; past this, one line counts the rest.
+MAX_LISTED = 30
 
 
 def _duration(seconds):
@@ -60,8 +63,7 @@ class _Parser(argparse.ArgumentParser):
     """argparse, but a bad option gives one ``error:`` line and one hint, not the usage."""
 
     def error(self, message):
-        sys.stderr.write(f"error: {printable(message)}\n"
-                         "hint: python helpers.py --help lists the options\n")
+        to_stderr(f"error: {printable(message)}\nhint: python helpers.py --help lists the options")
         sys.exit(2)
 
 
@@ -99,25 +101,39 @@ def _parser():
 
 def main(argv=None):
     """Run the command line; returns the exit code (0 on success)."""
+    previous = interrupts.install()  # Ctrl-C, SIGTERM, SIGHUP: one line, not a traceback
+    written = []  # the outputs, once they are all in place
     try:
-        return _main(argv)
-    except KeyboardInterrupt:
+        return _main(argv, written)
+    except KeyboardInterrupt as stop:
         _progress.end_line()
-        print("error: interrupted (no partial file was left behind)", file=sys.stderr)
-        return 130
-    except BrokenPipeError:
-        # The reader of stdout went away (``| head``): stop quietly. Python's
-        # advice: point stdout at devnull so the exit flush fails no more.
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        return 1
-    except MemoryError:
+        what = stop.what if isinstance(stop, interrupts.Interrupted) else "Ctrl-C"
+        to_stderr(f"error: interrupted ({what}); {_interrupted_outputs(written)}")
+        return getattr(stop, "exit_code", 130)
+    except (MemoryError, RuntimeError) as error:
+        if isinstance(error, RuntimeError) and "new thread" not in str(error):
+            raise  # a bug, not a limit: its traceback is needed
+        # no memory left for a thread's stack is out of memory too (`ulimit -v`)
         _progress.end_line()
-        print("error: out of memory; try fewer covers or a smaller --max-side", file=sys.stderr)
+        detail = f" ({_one_line(error)})" if str(error) else ""
+        to_stderr(f"error: out of memory{detail}; try fewer covers or a smaller --max-side")
         return 1
+    finally:
+        interrupts.restore(previous)
 
 
-def _main(argv):
+def _interrupted_outputs(written):
+    """What an interruption left, in words (the write is all or nothing)."""
+    if written:
+        return f"{_names(written)} had been written in full"
+    return "no output was written or changed, and no partial file was left behind"
+
+
+def _names(paths):
+    return " and ".join(printable(path) for path in paths)
+
+
+def _main(argv, written):
     parser = _parser()
     args = parser.parse_args(argv)
     if args.download_originals is not None:
@@ -128,32 +144,56 @@ def _main(argv):
     try:
         _check_options(args)
         outputs = _check_outputs(args)
-        _import_in_background()
+        imports = _import_in_background()
         scan = scan_folder(args.covers_dir, max_side=args.max_side)
-        _check_limits(args, n_covers=len(scan.covers), size=scan.size)
+        _check_limits(args, n_covers=len(scan.covers), size=scan.size, decoding=scan.decoding)
+        imports.wait()
         status = _progress.status_line()  # what a long run is doing, on a terminal
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             covers, result = _run_cli(args, scan, status)
-        for warning in caught:  # e.g. MiniSom's "sigma might be too high"
-            print(f"warning: {printable(' '.join(str(warning.message).split()))}",
-                  file=sys.stderr)
+        for warning in caught:  # e.g. MiniSom's "Warning: sigma might be too high"
+            text = re.sub(r"^warning:\s*", "", " ".join(str(warning.message).split()), flags=re.I)
+            to_stderr(f"warning: {printable(text)}")
         contents = []
         if "out" in outputs:
-            status(f"writing {printable(outputs['out'].name)}")
+            status(f"writing {printable(outputs['out'].path.name)}")
             contents.append((outputs["out"], png_bytes(result.mosaic(args.border))))
         if "positions" in outputs:
             contents.append((outputs["positions"],
                              positions_csv(covers.names, result.placement.positions)))
-        write_files(contents)  # both or neither
+        with interrupts.held():  # a signal now comes after `written` says what is done
+            write_files(contents)  # both or neither
+            written.extend(target.path for target, _ in contents)
         status(None)
-    except (ValueError, OSError) as error:
+    except (ValueError, OSError, ImportError) as error:
         _progress.end_line()
-        print(f"error: {_one_line(error)}", file=sys.stderr)
+        to_stderr(f"error: {_one_line(error)}")
         return 1
     placed = len(covers.names) - len(result.placement.dropped)
-    print(f"{placed} covers on a {result.rows}x{result.cols} grid: {format_quality(result.quality)}")
-    sys.stdout.flush()  # a closed pipe shows up here, inside main's handler
+    return _summary(f"{placed} covers on a {result.rows}x{result.cols} grid: "
+                    f"{format_quality(result.quality)}", written)
+
+
+def _summary(line, written):
+    """Print the result line on stdout; a closed, gone or full stdout gives one error line."""
+    try:
+        if sys.stdout is None:  # `>&-`
+            raise OSError(errno.EBADF, "stdout is closed")
+        sys.stdout.write(line + "\n")
+        sys.stdout.flush()
+    except OSError as error:
+        if not isinstance(error, BrokenPipeError):  # `| head` ended: that reader wanted no more
+            done = f" ({_names(written)} {'were' if len(written) > 1 else 'was'} written)" \
+                if written else ""
+            to_stderr(f"error: could not print the result on stdout: "
+                      f"{printable(error.strerror or error)}{done}")
+        with contextlib.suppress(OSError, ValueError, AttributeError):
+            # Python's advice for a gone stdout: point it at devnull, so the
+            # flush at exit fails no more
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+        return 1
     return 0
 
 
@@ -167,23 +207,11 @@ def _check_options(args):
     """The limits that depend on the options alone."""
     if (args.rows is None) != (args.cols is None):
         raise ValueError("give both --rows and --cols, or neither")
-    for name in ("rows", "cols"):
-        value = getattr(args, name)
-        if value is not None and value < 1:
-            raise ValueError(f"--{name} must be a whole number >= 1, got {value}")
-    if args.border < 0:
-        raise ValueError(f"--border must be >= 0, got {args.border}")
-    if args.max_side < 1:
-        raise ValueError(f"--max-side must be a whole number >= 1, got {args.max_side}")
-    if not 0 <= args.seed <= MAX_SEED:
-        raise ValueError(f"--seed must be between 0 and {MAX_SEED}, got {args.seed}")
-    for name in ("sigma", "learning_rate"):
-        value = getattr(args, name)
-        if value is not None and not (math.isfinite(value) and value > 0):
-            raise ValueError(f"--{name.replace('_', '-')} must be a finite number > 0, got {value}")
+    for name in ("rows", "cols", "border", "max_side", "seed", "sigma", "learning_rate"):
+        if getattr(args, name) is not None:  # the same rules as helpers' (tutorial_kit.checks)
+            checks.value(name, getattr(args, name), shown="--" + name.replace("_", "-"))
     iterations = som_settings(args.preset, iterations=args.iterations)["iterations"]
-    if iterations < 1:
-        raise ValueError(f"--iterations must be a whole number >= 1, got {iterations}")
+    checks.value("iterations", iterations, shown="--iterations")
     if iterations > MAX_ITERATIONS:
         raise LimitError(f"--iterations {iterations:,} is over the limit of {MAX_ITERATIONS:,}: "
                          f"at {STEP_SECONDS * 1e6:.0f} us a step it would train for over "
@@ -201,10 +229,11 @@ def _check_outputs(args):
                                             suffixes=(".csv",), covers_dir=args.covers_dir)
     if len(outputs) == 2:
         check_distinct(outputs["out"], outputs["positions"])
-    return outputs
+    return {key: pin_target(path, what=f"--{key}", covers_dir=args.covers_dir)
+            for key, path in outputs.items()}
 
 
-def estimate(n_covers, size, rows, cols, iterations, border, with_png):
+def estimate(n_covers, size, rows, cols, iterations, border, with_png, decoding=0):
     """Estimated peak memory (bytes, by part) and time (seconds) of one run.
 
     Memory:
@@ -213,7 +242,10 @@ def estimate(n_covers, size, rows, cols, iterations, border, with_png):
       features float64 each), about 4 tables of N x cells float64 (placement
       and quality) and 3 of N x N (the local swaps and DPQ);
     - picture: the grid image, the PNG writer's filtered rows and its bytes,
-      counted as three times the image; nothing without ``--out``.
+      counted as three times the image; nothing without ``--out``;
+    - decoding: ``decoding`` bytes, the most the decoding threads take at
+      once (``Scan.decoding``: the two costliest files, at most
+      ``images.DECODE_BUDGET``).
     The features are the N - 1 exact ones up to ``EXACT_UP_TO`` covers, then
     ``MAX_COMPONENTS`` (see ``helpers.make_features``).
     Time: every training step costs STEP_SECONDS, plus CELL_SECONDS per
@@ -231,23 +263,25 @@ def estimate(n_covers, size, rows, cols, iterations, border, with_png):
         "covers": n_covers * width * height * 3,
         "map": 8 * (cells * (3 * features + 4 * n_covers + 8) + 3 * n_covers ** 2),
         "picture": 3 * mosaic if with_png else 0,
+        "decoding": decoding,
     }
     seconds = (iterations * (STEP_SECONDS + cells * (CELL_SECONDS + WEIGHT_SECONDS * features))
                + 51 * min(n_covers, 500) * cells * features * 1e-9)
     return memory, seconds
 
 
-def _check_limits(args, n_covers, size):
+def _check_limits(args, n_covers, size, decoding=0):
     """The limits that depend on the folder too: memory and time of the whole run."""
     rows, cols = (args.rows, args.cols) if args.rows is not None else grid_shape_for(n_covers)
     settings = som_settings(args.preset, grid=(rows, cols), iterations=args.iterations)
     iterations = settings["iterations"]  # as arrange_covers will train
     memory, seconds = estimate(n_covers, size, rows, cols, iterations, args.border,
-                               args.out is not None)
+                               args.out is not None, decoding)
     width, height = size
     total = sum(memory.values())
     if total > MEMORY_LIMIT:
-        over = f"about {_gib(total)} in all, over the memory limit of {_gib(MEMORY_LIMIT)}"
+        over = (f"about {format_bytes(total)} in all, over the memory limit of "
+                f"{format_bytes(MEMORY_LIMIT)}")
         biggest = max(memory, key=memory.get)
         if biggest == "picture":
             mosaic_w = cols * (width + args.border) - args.border
@@ -268,18 +302,67 @@ def _check_limits(args, n_covers, size):
             "use fewer --iterations or a smaller grid")
 
 
-def _import_in_background(modules=("minisom", "scipy.optimize", "scipy.spatial.distance")):
-    """Import the libraries the pipeline needs later on a second thread.
+# The longest wait for the libraries' import on the second thread. It takes about a
+# second; an import stuck for good (OpenBLAS cannot start its threads when the
+# address space is nearly used up, `ulimit -v`) must end the run, not hang it.
+IMPORT_SECONDS = 60
 
-    They take most of a second to import, while reading the covers and building
-    the features mostly wait on the disk and on numpy, which let other threads
-    run: on two cores the imports then cost almost nothing.
-    """
-    def run():
-        for name in modules:
-            with contextlib.suppress(Exception):  # the pipeline's own import reports it
+
+class _Imports:
+    """The libraries the pipeline needs, imported on a second thread (see `wait`)."""
+
+    def __init__(self, modules):
+        self.modules, self.failure = modules, None
+        self.thread = threading.Thread(target=self._run, name="imports", daemon=True)
+
+    def _run(self):
+        # OpenBLAS raises SIGINT in the thread that cannot start its workers
+        # (pthread_create fails under `ulimit -v`), which would read as Ctrl-C.
+        # Blocked in this thread only, it stays here; a real Ctrl-C, sent to the
+        # process, goes to the main thread.
+        if hasattr(signal, "pthread_sigmask"):
+            signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+        for name in self.modules:
+            try:
                 importlib.import_module(name)
-    threading.Thread(target=run, name="imports", daemon=True).start()
+            except BaseException as error:  # noqa: BLE001 - handed to the main thread whole
+                self.failure = (name, error)
+                return
+
+    def wait(self, seconds=IMPORT_SECONDS):
+        """Wait for the imports; a failure or a stuck import becomes one error here.
+
+        Raises
+        ------
+        MemoryError
+            The import ran out of memory (address space).
+        ImportError
+            Any other failure, or the import did not end within ``seconds``.
+        """
+        self.thread.join(seconds)
+        if self.thread.is_alive():
+            raise ImportError(f"importing {', '.join(self.modules)} did not finish within "
+                              f"{seconds} s (is memory short, e.g. under `ulimit -v`?)")
+        if self.failure is not None:
+            name, error = self.failure
+            text = " ".join(str(error).split())
+            if isinstance(error, MemoryError) or any(
+                    sign in text.lower() for sign in ("failed to map", "cannot allocate memory")):
+                raise MemoryError(f"importing {name}: {text}")
+            raise ImportError(f"could not import {name}: {type(error).__name__}: {text}")
+
+
+def _import_in_background(modules=("minisom", "scipy.optimize", "scipy.spatial.distance")):
+    """Start importing the libraries the pipeline needs on a second thread; returns `_Imports`.
+
+    They take most of a second to import, while reading the covers' headers
+    mostly waits on the disk, which lets other threads run: on two cores the
+    imports then cost almost nothing. The main thread calls ``wait()`` before
+    it needs them: it never waits on an import lock that a stuck import holds.
+    """
+    imports = _Imports(modules)
+    imports.thread.start()
+    return imports
 
 
 def _run_cli(args, scan, status):
@@ -289,10 +372,13 @@ def _run_cli(args, scan, status):
         args.covers_dir, max_side=args.max_side, scan=scan,
         progress=lambda done, total: status(f"reading covers: {done:,} of {total:,}")))
     status(None)
-    for name, reason in covers.skipped:
-        print(f"skipped {name}: {reason}", file=sys.stderr)
+    for name, reason in covers.skipped[:MAX_LISTED]:
+        to_stderr(f"skipped {name}: {reason}")
+    if len(covers.skipped) > MAX_LISTED:
+        to_stderr(f"skipped {len(covers.skipped) - MAX_LISTED:,} more files (only the first "
+                  f"{MAX_LISTED} are listed; {len(covers.skipped):,} in all)")
     if covers.resized:
-        print(f"note: {covers.resized}", file=sys.stderr)
+        to_stderr(f"note: {covers.resized}")
 
     def training(done, total):
         status(f"training: {100 * done // total}%" if done < total else
@@ -307,6 +393,6 @@ def _run_cli(args, scan, status):
         neighborhood_function=args.neighborhood)
     status(None)
     for index in result.placement.dropped:
-        print(f"dropped {printable(covers.names[index])}: no room on the "
-              f"{result.rows}x{result.cols} grid", file=sys.stderr)
+        to_stderr(f"dropped {printable(covers.names[index])}: no room on the "
+                  f"{result.rows}x{result.cols} grid")
     return covers, result

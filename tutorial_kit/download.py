@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import http.client
 import re
-import sys
+import socket
+import threading
 import time
 import urllib.error
 import urllib.parse
@@ -14,6 +16,7 @@ from pathlib import Path
 
 from tutorial_kit.files import OutputError, check_target, write_atomically
 from tutorial_kit.images import printable
+from tutorial_kit.progress import stderr_is_terminal, to_stderr
 
 DATA_DIR = Path(__file__).resolve().parents[1] / "data"
 
@@ -151,11 +154,13 @@ def download_command(
         paths, present, replaced = _download_covers(folder, base_url, manifest, 30, progress,
                                                     DEADLINE, MAX_COVER_BYTES)
     except (DownloadError, ValueError, OSError) as error:
-        print(f"error: {printable(' '.join(str(error).split()))}", file=sys.stderr)
+        to_stderr(f"error: {printable(' '.join(str(error).split()))}")
         return 1
-    except KeyboardInterrupt:
-        print("error: interrupted (no partial file was left behind)", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as stop:  # Ctrl-C, or SIGTERM or SIGHUP from the command line
+        what = getattr(stop, "what", "Ctrl-C")
+        to_stderr(f"error: interrupted ({what}); the covers written so far are complete, "
+                  "and no partial file was left behind")
+        return getattr(stop, "exit_code", 130)
     fixed = f", {replaced} damaged local copies replaced" if replaced else ""
     print(f"downloaded {len(paths) - present} covers to {printable(folder)} "
           f"({present} already present{fixed})")
@@ -170,7 +175,7 @@ def _download_covers(folder, base_url, manifest, timeout, progress, deadline, ma
     """
     entries = read_manifest(manifest)
     if progress is None:
-        progress = sys.stderr.isatty()
+        progress = stderr_is_terminal()
     if not base_url.endswith("/"):
         base_url += "/"
     folder = Path(folder)
@@ -212,7 +217,7 @@ def _download_covers(folder, base_url, manifest, timeout, progress, deadline, ma
             replaced += damaged
             status = "downloaded (the local copy was damaged)" if damaged else "downloaded"
         if progress:
-            print(f"[{number}/{len(entries)}] {name} {status}", file=sys.stderr)
+            to_stderr(f"[{number}/{len(entries)}] {name} {status}")
         paths.append(path)
     return paths, present, replaced
 
@@ -222,6 +227,59 @@ def _sha256(data):
     return hashlib.sha256(data).hexdigest()
 
 
+class _Watchdog:
+    """Shuts the connection's socket when the overall deadline passes.
+
+    Whatever the exchange is waiting for then (the connection, the status
+    line, a header, the body) ends at once, so a server that trickles one
+    byte just inside every ``timeout`` cannot hold the download past
+    ``stop_at``. Python's own timeout bounds each wait, never their sum.
+    """
+
+    def __init__(self, stop_at):
+        self.stop_at, self.timers = stop_at, []
+
+    def watch(self, sock):
+        timer = threading.Timer(max(0.0, self.stop_at - time.monotonic()), self._shut, (sock,))
+        timer.daemon = True
+        timer.start()
+        self.timers.append(timer)
+
+    @staticmethod
+    def _shut(sock):
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
+
+    def expired(self):
+        return time.monotonic() >= self.stop_at
+
+    def stop(self):
+        for timer in self.timers:
+            timer.cancel()
+
+    def opener(self):
+        """A urllib opener whose HTTP and HTTPS connections are watched."""
+        watch = self.watch
+
+        def watched(base):
+            class Watched(base):
+                def connect(self):
+                    super().connect()
+                    watch(self.sock)
+            return Watched
+
+        class HTTPHandler(urllib.request.HTTPHandler):
+            def http_open(self, req):
+                return self.do_open(watched(http.client.HTTPConnection), req)
+
+        class HTTPSHandler(urllib.request.HTTPSHandler):
+            def https_open(self, req):
+                return self.do_open(watched(http.client.HTTPSConnection), req,
+                                    context=self._context)
+
+        return urllib.request.build_opener(HTTPHandler, HTTPSHandler)
+
+
 def _fetch(name, url, timeout, stop_at, deadline, max_bytes):
     """Return the bytes at ``url``, or raise DownloadError naming the file.
 
@@ -229,17 +287,19 @@ def _fetch(name, url, timeout, stop_at, deadline, max_bytes):
     soon as that is known, and a server that trickles bytes is stopped when
     the clock passes ``stop_at`` (each wait is at most ``timeout``).
     """
+    watchdog = _Watchdog(stop_at)
+    late = DownloadError(f"could not download {name} from {url}: the download took longer "
+                         f"than its deadline of {deadline:g} s")
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as response:
+        with watchdog.opener().open(url, timeout=timeout) as response:
             declared = response.headers.get("Content-Length", "")
             if declared.isdigit() and int(declared) > max_bytes:
                 raise DownloadError(f"{name} from {url} is {int(declared):,} bytes, over the "
                                     f"limit of {max_bytes:,} bytes for one cover")
             pieces, received = [], 0
             while True:
-                if time.monotonic() > stop_at:
-                    raise DownloadError(f"could not download {name} from {url}: the download "
-                                        f"took longer than its deadline of {deadline:g} s")
+                if watchdog.expired():
+                    raise late
                 piece = response.read1(65536)
                 if not piece:
                     break
@@ -255,10 +315,27 @@ def _fetch(name, url, timeout, stop_at, deadline, max_bytes):
         raise
     except urllib.error.HTTPError as error:
         reason = f"HTTP error {error.code} {error.reason}"
-    except urllib.error.URLError as error:
-        reason = f"{error.reason} (are you offline?)"
-    except http.client.IncompleteRead as error:
-        reason = f"transfer interrupted after {len(error.partial)} bytes"
-    except (OSError, http.client.HTTPException) as error:  # timeouts, dropped connections
-        reason = f"{str(error) or type(error).__name__} (are you offline?)"
+    except (OSError, http.client.HTTPException) as error:
+        if watchdog.expired():  # the watchdog shut the socket: whatever broke, it was late
+            raise late from None
+        reason = _reason(error)
+    finally:
+        watchdog.stop()
     raise DownloadError(f"could not download {name} from {url}: {reason}")
+
+
+def _reason(error):
+    """Why a request failed, in words; only a failure to reach the server suggests being offline."""
+    if isinstance(error, urllib.error.URLError):  # could not connect, or send the request
+        reason = error.reason
+        text = str(reason) or type(reason).__name__
+        return f"{printable(text)} (are you offline?)" if isinstance(reason, OSError) else text
+    if isinstance(error, http.client.IncompleteRead):
+        return f"transfer interrupted after {len(error.partial)} bytes"
+    if isinstance(error, http.client.RemoteDisconnected):
+        return "the server closed the connection without an answer"
+    if isinstance(error, http.client.HTTPException):
+        return (f"the server's answer is not valid HTTP ({type(error).__name__}: "
+                f"{printable(' '.join(str(error).split())[:80])})")
+    text = printable(str(error) or type(error).__name__)
+    return f"{text} (are you offline?)" if isinstance(error, TimeoutError) else text

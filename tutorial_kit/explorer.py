@@ -34,6 +34,7 @@ from PIL import Image
 
 from helpers import (BUNDLED_COVERS, NEIGHBORHOODS, PLACEMENTS, PRESETS, arrange_covers,
                      grid_shape_for, load_covers, make_features, make_mosaic)
+from tutorial_kit import checks
 
 # The iterations slider steps through these values (plus each preset's own):
 # a linear slider from 100 to 50,000 made 1,000 and 20,000 unreachable.
@@ -168,6 +169,7 @@ class Explorer:
         self.stale = False
         self.base_preset = "default"
         self._notes = []  # what the last load changed or skipped, for the status line
+        self._clamped = []  # what the last `set` clamped to a control's range, likewise
         self._loaded_folder = None  # the folder box text of the covers loaded now
         self._wanted_sigma = PRESETS["default"]["sigma"]  # sigma before fitting a tiny grid
         self._holding = 0
@@ -203,7 +205,7 @@ class Explorer:
                                        value=defaults["neighborhood_function"], **full)
         self.placement = w.Dropdown(options=PLACEMENTS, value="assignment",
                                     description="placement", **full)
-        self.seed = w.BoundedIntText(value=START_SEED, min=0, max=2**31 - 1,
+        self.seed = w.BoundedIntText(value=START_SEED, min=0, max=checks.MAX_SEED,
                                      description="seed", **full)
         self.rows = w.IntSlider(value=10, min=1, max=20, description="rows", **slider)
         self.cols = w.IntSlider(value=10, min=1, max=20, description="columns", **slider)
@@ -382,7 +384,7 @@ class Explorer:
             return False
         self.covers, self.features, self._thumbs = covers, features, (None, None)
         self._loaded_folder = text
-        self._notes = []
+        self._notes, self._clamped = [], []
         n, skipped = len(covers.names), covers.skipped
         if skipped:
             self._notes.append(f"{n} loaded, {len(skipped)} skipped (list on the left)")
@@ -417,6 +419,7 @@ class Explorer:
 
     def _on_change(self, _change):
         if not self._holding:
+            self._clamped = []  # a control moved by hand: no clamp of `set` to report
             self._request()
 
     def _on_folder(self, _change):
@@ -427,6 +430,7 @@ class Explorer:
         """A slider the preset sets: the preset becomes 'custom', then update."""
         if self._holding:
             return
+        self._clamped = []
         if change["owner"] is self.sigma:
             self._wanted_sigma = float(change["new"])
         if self.preset.value != CUSTOM and self._differs_from_preset():
@@ -444,6 +448,7 @@ class Explorer:
         """Set the sliders to the chosen preset's values, then update once."""
         if self._holding or change["new"] == CUSTOM:
             return  # 'custom' keeps the sliders as they are
+        self._clamped = []
         self._apply_preset(change["new"])
         self._request()
 
@@ -488,22 +493,64 @@ class Explorer:
         bool
             True if the new picture is shown; False if the settings were
             refused (``message`` says why, the picture stays, dimmed).
+
+        Raises
+        ------
+        ValueError
+            A value no control can take (a wrong type, an unknown choice, a
+            seed below 0, iterations between the slider's steps), in one
+            sentence, before any control changes. A number outside a
+            slider's range is clamped to it, and ``message`` says so.
         """
         preset = values.pop("preset", None)
         unknown = set(values) - {"rows", "cols", "sigma", "learning_rate", "iterations",
                                  "neighborhood", "placement", "seed"}
         if unknown:
             raise ValueError(f"unknown control(s) {sorted(unknown)}")
+        if preset is not None:
+            checks.choice("preset", preset, self.preset.options)
+        values, self._clamped = self._checked(values)
         with self._hold():
             if preset is not None and preset != CUSTOM:
                 self._apply_preset(preset)
             for name, value in values.items():
                 getattr(self, name).value = value
             if "sigma" in values:
-                self._wanted_sigma = float(values["sigma"])
+                self._wanted_sigma = values["sigma"]
             if self._differs_from_preset():
                 self.preset.value = CUSTOM
         return self._request(wait=True)
+
+    def _checked(self, values):
+        """The values of `set`, checked by the same rules as helpers' (tutorial_kit/checks.py).
+
+        Returns
+        -------
+        values : dict
+            Each value as its control takes it.
+        clamped : list of str
+            One note per number clamped to its control's range.
+        """
+        checked, clamped = {}, []
+        for name, value in values.items():
+            control = getattr(self, name)
+            if name in ("neighborhood", "placement"):
+                checked[name] = checks.choice(name, value, control.options)
+                continue
+            number = checks.value(name, value)
+            if name == "iterations":
+                steps = [step for _, step in control.options]
+                if number not in steps:
+                    raise ValueError(f"iterations must be one of the slider's steps "
+                                     f"({', '.join(f'{step:,}' for step in steps)}), "
+                                     f"got {number:,}")
+            elif not control.min <= number <= control.max:
+                limit = "maximum" if number > control.max else "minimum"
+                bound = control.max if number > control.max else control.min
+                clamped.append(f"{name} {number:g} clamped to {bound:g}, the control's {limit}")
+                number = type(number)(bound)
+            checked[name] = number
+        return checked, clamped
 
     @contextlib.contextmanager
     def _hold(self):
@@ -675,7 +722,7 @@ class Explorer:
         if started is not None:
             self.seconds = time.perf_counter() - started
         took = f" in {self.seconds:.2f} s" if started is not None else ""
-        notes = "".join(f"; {note}" for note in self._notes)
+        notes = "".join(f"; {note}" for note in self._notes + self._clamped)
         self._set_stale(False)
         self._say(f"{_describe(self.shown, len(arrangement.covers.names))}: "
                   f"trained{took}{notes}")
@@ -763,6 +810,7 @@ class Explorer:
 
     def _refuse(self, reason):
         """The settings (or folder) cannot be shown: say why, dim the old picture."""
+        reason += "".join(f"; {note}" for note in self._clamped)
         if self.arrangement is None:
             self._say(reason, "error")
             return

@@ -4,8 +4,9 @@ Every output goes to a short hidden temporary name in its own folder and is
 then renamed over the target in one step (``os.replace``), like git's lock
 files or the ``atomicwrites`` package. Before any work, `check_target`
 refuses targets that a careless path could destroy: folders, FIFOs, devices,
-symbolic links, input covers. `write_outputs` writes the grid PNG and the
-positions CSV as a pair: both or neither.
+symbolic links, input covers. `write_files` writes the grid PNG and the
+positions CSV as a pair: both or neither, whatever fails and whatever signal
+comes (its docstring says how).
 """
 
 from __future__ import annotations
@@ -15,16 +16,16 @@ import csv
 import io
 import os
 import secrets
-import signal
 import stat
 import struct
-import threading
 import zlib
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
+from tutorial_kit import checks, interrupts
 from tutorial_kit.images import printable
 
 # Spreadsheets run a cell that starts with one of these as a formula
@@ -119,8 +120,10 @@ def _check_not_an_input(path, covers_dir, what, shown):
         if os.path.samefile(Path(os.path.abspath(path)).parent, covers_dir):
             if os.path.lexists(path):
                 raise OutputError(f"{what} '{shown}' is an input cover: it would be replaced")
-            raise OutputError(f"{what} '{shown}' is inside the covers folder, where the "
-                              "next run would take it for a cover: write it elsewhere")
+            why = ("an output never goes into the folder of its inputs" if path.name.startswith(".")
+                   else "the next run would take it for a cover")
+            raise OutputError(f"{what} '{shown}' is inside the covers folder ({why}): "
+                              "write it elsewhere")
     if not os.path.lexists(path):
         return
     target = os.stat(path)
@@ -144,6 +147,10 @@ def check_distinct(first, second):
 
 _PNG_COLOUR_TYPES = {1: 0, 3: 2, 4: 6}  # grey, RGB, RGBA
 _PNG_BAND_BYTES = 1 << 22  # deflate about 4 MB of filtered rows at a time
+# A text chunk right after the header says who wrote the file: `save_png` replaces
+# only PNG files that carry it (so never a cover, nor any picture it did not make).
+_PNG_MARK = b"Software\x00tutorial_kit (Arranging movie covers with a Self-Organizing Map)"
+_PNG_MARK_START = 8 + 25  # after the signature and the IHDR chunk
 
 
 def _png_chunk(kind, data):
@@ -201,7 +208,7 @@ def png_bytes(image, threads=2):
     # One zlib stream split over IDAT chunks: zlib's header (deflate, fastest level),
     # a chunk per band, the Adler-32 of all the filtered rows.
     stream = [b"\x78\x01", *(data for data, _, _ in parts), struct.pack(">I", checksum)]
-    pieces = [b"\x89PNG\r\n\x1a\n", *_png_chunk(b"IHDR", header)]
+    pieces = [b"\x89PNG\r\n\x1a\n", *_png_chunk(b"IHDR", header), *_png_chunk(b"tEXt", _PNG_MARK)]
     for data in stream:
         pieces += _png_chunk(b"IDAT", data)
     return b"".join(pieces + _png_chunk(b"IEND", b""))
@@ -228,18 +235,155 @@ def positions_csv(names, positions):
     return text.getvalue().encode("utf-8", errors="surrogateescape")
 
 
-@contextlib.contextmanager
-def _no_interrupt():
-    """Hold back Ctrl-C (SIGINT) for a few renames; it arrives right after."""
-    if threading.current_thread() is not threading.main_thread() or \
-            not hasattr(signal, "pthread_sigmask"):
-        yield
-        return
-    old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
-    try:
-        yield
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+class Target(NamedTuple):
+    """An output path and what it must still be when written (see `pin_target`)."""
+    path: Path
+    what: str  # how messages name it: "--out", "PNG file" ...
+    folder: tuple | None  # (st_dev, st_ino) of its folder when checked; None: not there yet
+    inputs: frozenset  # (st_dev, st_ino) of the covers folder and of every cover
+
+
+def _identity(status):
+    return status.st_dev, status.st_ino
+
+
+def pin_target(path, *, what="output", covers_dir=None):
+    """Remember, when ``path`` is checked, what its folder is and what the inputs are.
+
+    `write_files` compares the folder it opens with this identity (device
+    and inode), so a folder swapped during the run, for a link to the covers
+    say, is refused instead of written into.
+    """
+    path = Path(path)
+    folder = None
+    with contextlib.suppress(OSError):
+        folder = _identity(os.stat(path.parent if str(path.parent) else "."))
+    inputs = set()
+    if covers_dir is not None:
+        with contextlib.suppress(OSError):
+            inputs.add(_identity(os.stat(covers_dir)))
+            with os.scandir(covers_dir) as entries:
+                for entry in entries:
+                    with contextlib.suppress(OSError):
+                        inputs.add(_identity(entry.stat()))
+    return Target(path, what, folder, frozenset(inputs))
+
+
+class WriteError(OSError):
+    """Writing an output failed; the one-line message names the output, never a temporary."""
+
+    def __init__(self, errno, message):
+        super().__init__(errno, message)
+        self.message = message
+
+    def __str__(self):
+        return self.message
+
+
+_CHUNK = 1 << 24  # bytes written between two looks for a stop signal
+_DIRECTORY_FLAGS = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_CLOEXEC", 0)
+_NEW_FILE_FLAGS = (os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+                   | getattr(os, "O_CLOEXEC", 0))
+
+
+class _Slot:
+    """One output during `write_files`: its folder (open), its temporary and its backup."""
+
+    def __init__(self, target, data):
+        self.target, self.data, self.name = target, data, target.path.name
+        self.shown = printable(target.path)
+        self.folder = None  # file descriptor of the folder, opened once
+        self.temporary = self.backup = None  # names in that folder
+        self.existed = self.moved = self.replaced = False
+
+    def open_folder(self):
+        """Open the folder (made if missing) and check it is still the one that was checked."""
+        target = self.target
+        target.path.parent.mkdir(parents=True, exist_ok=True)
+        self.folder = os.open(target.path.parent if str(target.path.parent) else ".",
+                              _DIRECTORY_FLAGS)
+        here = _identity(os.fstat(self.folder))
+        if here in target.inputs:
+            raise OutputError(f"{target.what} '{self.shown}': its folder is now the covers "
+                              "folder (it was replaced during the run): nothing was written")
+        if target.folder is not None and here != target.folder:
+            raise OutputError(f"{target.what} '{self.shown}': its folder was replaced during the "
+                              "run (moved, or swapped for a link): nothing was written")
+        try:
+            status = os.stat(self.name, dir_fd=self.folder, follow_symlinks=False)
+        except FileNotFoundError:
+            return
+        if not stat.S_ISREG(status.st_mode):
+            raise OutputError(f"{target.what} '{self.shown}' became {_kind(status.st_mode)} "
+                              "during the run: nothing was written")
+        if _identity(status) in target.inputs:
+            raise OutputError(f"{target.what} '{self.shown}' became an input cover during the "
+                              "run: nothing was written")
+        self.existed = True
+
+    def write_temporary(self):
+        """Write the bytes in full under a temporary name and make them reach the disk."""
+        self.temporary = _temporary_name(self.target.path).name
+        handle = os.open(self.temporary, _NEW_FILE_FLAGS, 0o666, dir_fd=self.folder)
+        try:
+            view = memoryview(self.data)
+            while view:
+                interrupts.check()
+                view = view[os.write(handle, view[:_CHUNK]):]
+            os.fsync(handle)
+        finally:
+            os.close(handle)
+
+    def keep_old(self):
+        """A second name for the old file, so that it can come back (a hard link if possible)."""
+        if not self.existed:
+            return
+        backup = _temporary_name(self.target.path).name
+        with contextlib.suppress(OSError):  # no hard links here: `commit` moves it aside
+            os.link(self.name, backup, src_dir_fd=self.folder, dst_dir_fd=self.folder,
+                    follow_symlinks=False)
+            self.backup = backup
+
+    def commit(self):
+        """Put the new file in place (the old one moved aside first if it has no link)."""
+        if self.existed and self.backup is None:
+            backup = _temporary_name(self.target.path).name
+            os.replace(self.name, backup, src_dir_fd=self.folder, dst_dir_fd=self.folder)
+            self.backup, self.moved = backup, True
+        os.replace(self.temporary, self.name, src_dir_fd=self.folder, dst_dir_fd=self.folder)
+        self.temporary, self.replaced = None, True
+
+    def roll_back(self):
+        """Undo `commit`: the old file back under its name, or a new one removed."""
+        if self.replaced or self.moved:
+            if self.backup is not None:
+                os.replace(self.backup, self.name, src_dir_fd=self.folder, dst_dir_fd=self.folder)
+                self.backup = None
+            else:
+                os.unlink(self.name, dir_fd=self.folder)
+        self.replaced = self.moved = False
+
+    def tidy(self):
+        """Remove what is left of the temporary and the backup; close the folder."""
+        if self.folder is None:
+            return
+        for name in (self.temporary, self.backup):
+            if name is not None:
+                with contextlib.suppress(OSError):
+                    os.unlink(name, dir_fd=self.folder)
+        os.close(self.folder)
+        self.folder = None
+
+
+def _names(slots):
+    return " and ".join(slot.shown for slot in slots)
+
+
+def _failed(step, slots, error):
+    """The `WriteError` for ``error`` at the output ``step``: everything was left as before."""
+    return WriteError(error.errno, f"could not write {step.shown}: "
+                      f"{printable(error.strerror or error)}; {_names(slots)} "
+                      f"{'were' if len(slots) > 1 else 'was'} left as before")
 
 
 def write_files(contents):
@@ -247,54 +391,83 @@ def write_files(contents):
 
     Parameters
     ----------
-    contents : list of (path, bytes)
+    contents : list of (path or Target, bytes)
+        A `Target` (from `pin_target`) also says what its folder must still
+        be and which files are inputs that must never be written.
 
-    Every file is first written in full under a temporary name; then all are
-    renamed into place with Ctrl-C held back. If a rename fails, the files
-    already renamed are put back as they were (removed if they were new).
+    Returns
+    -------
+    list of pathlib.Path
+
+    Raises
+    ------
+    OutputError
+        A folder or target changed into something that must not be written.
+    WriteError
+        A step failed (open, write, fsync, link, rename); the message names
+        the output and says that nothing was changed (or, if even the undo
+        failed, exactly what is where).
+
+    Every step runs inside one section that no stop signal (Ctrl-C, SIGTERM,
+    SIGHUP, from any thread) cuts; a signal during it stops the work at the
+    last safe point before anything is renamed, or comes right after the
+    commit (see `interrupts.held`). Each file is written in full under a
+    temporary name in its folder, which is opened once (so a folder swapped
+    meanwhile cannot redirect the writes) and fsynced; then every old file
+    gets a second name, the new ones are renamed into place and the folders
+    fsynced. If any of that fails, the renames are undone: the old files
+    are back, new ones removed. No temporary is left in either case.
     """
-    paths = [Path(path) for path, _ in contents]
-    temporaries, backups, done = [], {}, []
-    existed = {path for path in paths if os.path.lexists(path)}
-    try:
-        for path, data in contents:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            temporary = _temporary_name(path)
-            temporaries.append(temporary)
-            with open(temporary, "xb") as handle:  # mode 666 minus umask, like any new file
-                handle.write(data)
-        if len(paths) > 1:  # keep the old files until all new ones are in place
-            for path in paths:
-                if path.exists():
-                    backup = _temporary_name(path)
-                    with contextlib.suppress(OSError):  # no hard links here: no undo
-                        os.link(path, backup)
-                        backups[path] = backup
-        with _no_interrupt():
-            try:
-                for temporary, path in zip(temporaries, paths):
-                    os.replace(temporary, path)
-                    done.append(path)
-            except BaseException:
-                for path in done:  # roll back
-                    if path in backups:
-                        os.replace(backups.pop(path), path)
-                    elif path not in existed:
-                        path.unlink(missing_ok=True)
+    slots = [_Slot(target if isinstance(target, Target) else pin_target(target), data)
+             for target, data in contents]
+    with interrupts.held():
+        step = None
+        try:
+            for step in slots:
+                step.open_folder()
+            for step in slots:
+                step.write_temporary()
+            interrupts.check()  # the last point where a signal stops the write unchanged
+            if len(slots) > 1:
+                for step in slots:
+                    step.keep_old()
+            _commit(slots)
+        except OSError as error:
+            if isinstance(error, WriteError):
                 raise
-    finally:
-        for leftover in [*temporaries, *backups.values()]:
-            leftover.unlink(missing_ok=True)
-    return paths
+            raise _failed(step, slots, error) from None
+        finally:
+            for slot in slots:
+                slot.tidy()
+    return [slot.target.path for slot in slots]
 
 
-def write_atomically(path, data):
-    """Write the bytes ``data`` to ``path``: complete, or not at all.
-
-    The folder is created if needed. (Not tempfile.mkstemp: its files are
-    private, mode 0600.)
-    """
-    return write_files([(path, data)])[0]
+def _commit(slots):
+    """Rename every temporary into place and fsync the folders; undo it all on any failure."""
+    step = None
+    try:
+        for step in slots:
+            step.commit()
+        for step in slots:
+            os.fsync(step.folder)
+    except BaseException as error:
+        for slot in reversed(slots):
+            try:
+                slot.roll_back()
+            except OSError as undo_error:  # rare: say exactly what is where
+                kept, slot.backup = slot.backup, None  # the old file's only name now: keep it
+                new = [s for s in slots if s.replaced]
+                where = (f"; the old {slot.shown} is kept as "
+                         f"{printable(slot.target.path.with_name(kept))}" if kept else "")
+                raise WriteError(undo_error.errno, f"could not write {step.shown} "
+                                 f"({printable(getattr(error, 'strerror', None) or error)}), "
+                                 "and putting the old files back failed too "
+                                 f"({printable(undo_error.strerror or undo_error)}): "
+                                 f"{_names(new)} {'are' if len(new) > 1 else 'is'} new, the "
+                                 f"others as before{where}") from None
+        if isinstance(error, OSError):
+            raise _failed(step, slots, error) from None
+        raise
 
 
 def save_png(image, path):
@@ -307,8 +480,33 @@ def save_png(image, path):
     -------
     pathlib.Path
     """
+    image = checks.pixels("image", image, ndim=(2, 3))
     path = check_target(path, what="PNG file", suffixes=(".png",))
+    _check_replaceable(path)
     return write_atomically(path, png_bytes(image))
+
+
+def _check_replaceable(path):
+    """Refuse to replace a file that `png_bytes` did not write (a cover, a photo ...)."""
+    try:
+        with open(path, "rb") as handle:
+            start = handle.read(_PNG_MARK_START + 8 + len(_PNG_MARK))
+    except FileNotFoundError:
+        return
+    if start[_PNG_MARK_START + 4:_PNG_MARK_START + 8] != b"tEXt" or \
+            start[_PNG_MARK_START + 8:] != _PNG_MARK:
+        raise OutputError(f"PNG file '{printable(path)}' already exists and was not written by "
+                          "save_png (it may be a cover or a picture of yours): give a new name, "
+                          "or delete it first")
+
+
+def write_atomically(path, data):
+    """Write the bytes ``data`` to ``path``: complete, or not at all (see `write_files`).
+
+    The folder is created if needed. (Not tempfile.mkstemp: its files are
+    private, mode 0600.)
+    """
+    return write_files([(path, data)])[0]
 
 
 def write_positions(path, names, positions):

@@ -15,8 +15,11 @@ from __future__ import annotations
 import collections
 import contextlib
 import math
+import os
 import re
+import stat
 import statistics
+import threading
 import warnings
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
@@ -26,6 +29,8 @@ from typing import NamedTuple
 import numpy as np
 from PIL import (ExifTags, Image, ImageFile, ImageOps, PngImagePlugin, UnidentifiedImageError,
                  features)
+
+from tutorial_kit import checks
 
 COVER_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp")  # compared in lower case
 
@@ -38,6 +43,23 @@ MAX_SIDE = 300
 # Covers decoded at once (Pillow decodes without Python's lock), and the most
 # decoded or in hand at any moment: memory stays a few covers, never a folder.
 DECODING_THREADS, DECODING_AHEAD = 2, 8
+
+# The memory that decodes in progress may take together, on all decoding threads:
+# a picture that needs more than this alone is skipped by name (shrink it first),
+# and a big one waits until the other thread is done. 400 MiB plus the rest of a
+# run of 100 covers stays under 700 MB (tests/test_memory.py measures it).
+DECODE_BUDGET = 400 * 1024**2
+# Bytes of memory one decode takes per pixel of the picture as stored (after a
+# JPEG's reduced-scale `draft`), by Pillow mode: the decoded picture (Pillow keeps
+# RGB in 4 bytes), the conversions before it is shrunk, and a margin of about a
+# quarter. Measured with read_cover on 4000x4000 pictures; 16-bit and palette
+# pictures are converted at full size, WebP is decoded by libwebp and then copied.
+_DECODE_BYTES = {"1": 2, "L": 2, "P": 8, "RGB": 4.5, "RGBX": 4.5, "YCbCr": 4.5, "RGBA": 10,
+                 "LA": 10, "La": 10, "PA": 10, "CMYK": 10}
+_DECODE_BYTES_OTHER = 14  # 16- and 32-bit modes (I;16, I, F)
+_DECODE_BYTES_WEBP = 20
+# Over glibc's largest mmap threshold (32 MiB), so freed blocks go back at once.
+_PILLOW_BLOCK = 64 * 1024**2
 
 # Longest reason kept for a skipped file (the message stays one short line).
 _MAX_REASON = 160
@@ -77,11 +99,18 @@ def strict_pillow():
     may unzip to 64 MB instead of Pillow's 1 MB, its limit for all text
     chunks together, so a cover with a long comment still loads. Memory
     stays bounded by that 64 MB.
+
+    Pillow also allocates pictures in blocks of ``_PILLOW_BLOCK`` bytes
+    meanwhile: glibc hands blocks that big back to the system when they are
+    freed, where it kept Pillow's usual 16 MiB blocks in each decoding
+    thread's heap (a folder of big pictures then took 894 MB instead of 365 MB).
     """
     load_truncated = ImageFile.LOAD_TRUNCATED_IMAGES
     text_chunk = PngImagePlugin.MAX_TEXT_CHUNK
+    block_size = Image.core.get_block_size()
     ImageFile.LOAD_TRUNCATED_IMAGES = False  # Pillow's default, in case it was changed
     PngImagePlugin.MAX_TEXT_CHUNK = max(text_chunk, PngImagePlugin.MAX_TEXT_MEMORY)
+    Image.core.set_block_size(max(block_size, _PILLOW_BLOCK))
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -89,6 +118,7 @@ def strict_pillow():
     finally:
         ImageFile.LOAD_TRUNCATED_IMAGES = load_truncated
         PngImagePlugin.MAX_TEXT_CHUNK = text_chunk
+        Image.core.set_block_size(block_size)
 
 
 def check_size(size):
@@ -129,9 +159,14 @@ def reason_not_a_cover(path):
         return f"not a JPEG, PNG or WebP file ({found})"
     if extension == ".webp" and not features.check("webp"):
         return "WebP is not supported by this installation of Pillow"
-    if not path.is_file():  # FIFO, device, broken symlink, symlink loop ...
+    try:
+        status = path.stat()
+    except OSError:  # gone since the folder was listed, or a broken link or a link loop
+        return "not a regular file" if os.path.lexists(path) else \
+            "deleted while the folder was being read"
+    if not stat.S_ISREG(status.st_mode):  # FIFO, device ...
         return "not a regular file"
-    if path.stat().st_size == 0:
+    if status.st_size == 0:
         return "empty file (0 bytes)"
     return None
 
@@ -147,16 +182,86 @@ def _orientation(image):
     return orientation if orientation in range(1, 9) else 1  # 1: as stored
 
 
-def upright_size(path):
-    """(width, height) of an image once turned upright, reading only its header."""
+def decode_bytes(image):
+    """The memory decoding an opened (not yet loaded) image takes, in bytes (see _DECODE_BYTES)."""
+    width, height = image.size
+    per_pixel = (_DECODE_BYTES_WEBP if image.format == "WEBP" else
+                 _DECODE_BYTES.get(image.mode, _DECODE_BYTES_OTHER))
+    return int(width * height * per_pixel)
+
+
+def _over_budget(image, needed):
+    """The reason for skipping an image whose decode would pass DECODE_BUDGET."""
+    width, height = image.size
+    return (f"too large to decode: {width:,}x{height:,} px of {image.format} would take about "
+            f"{format_bytes(needed)} of memory, over the budget of "
+            f"{format_bytes(DECODE_BUDGET)} for decoding; shrink it first")
+
+
+def format_bytes(n_bytes):
+    """``n_bytes`` for a message: ``1.6 GiB`` or ``400 MiB``."""
+    return f"{n_bytes / 1024**3:.1f} GiB" if n_bytes >= 1024**3 else f"{n_bytes / 1024**2:.0f} MiB"
+
+
+class Header(NamedTuple):
+    """What `read_header` learns without decoding any pixel."""
+    upright: tuple  # (width, height) once turned upright
+    decode_bytes: int  # the least memory its decode takes (a JPEG at 1/8 scale)
+
+
+def read_header(path):
+    """Read only the header of an image: its upright size and what decoding it would cost.
+
+    Raises
+    ------
+    CoverError
+        If the header says 0 pixels, or decoding would pass DECODE_BUDGET
+        even at the smallest scale the format allows.
+    """
     with Image.open(path, formats=_cover_formats()) as image:
         width, height = image.size
         orientation = _orientation(image)
-    if width < 1 or height < 1:
-        raise CoverError(f"not a readable image: its header says {width}x{height} pixels")
-    if orientation in (5, 6, 7, 8):  # rotated by 90 or 270 degrees
-        return height, width
-    return width, height
+        if width < 1 or height < 1:
+            raise CoverError(f"not a readable image: its header says {width}x{height} pixels")
+        image.draft(None, (1, 1))  # a JPEG's smallest scale; only the header is changed
+        cost = decode_bytes(image)
+        if cost > DECODE_BUDGET:
+            raise CoverError(_over_budget(image, cost))
+    upright = (height, width) if orientation in (5, 6, 7, 8) else (width, height)
+    return Header(upright, cost)
+
+
+def upright_size(path):
+    """(width, height) of an image once turned upright, reading only its header."""
+    return read_header(path).upright
+
+
+class _Budget:
+    """Memory that decodes in progress take together, at most ``total`` bytes.
+
+    A decode waits until its share fits, unless nothing else is decoding: one
+    picture of up to ``total`` always gets through, so every decode ends.
+    """
+
+    def __init__(self, total):
+        self.total, self.used = total, 0
+        self._changed = threading.Condition()
+
+    @contextlib.contextmanager
+    def taken(self, amount):
+        amount = min(amount, self.total)
+        with self._changed:
+            self._changed.wait_for(lambda: self.used == 0 or self.used + amount <= self.total)
+            self.used += amount
+        try:
+            yield
+        finally:
+            with self._changed:
+                self.used -= amount
+                self._changed.notify_all()
+
+
+_decoding = _Budget(DECODE_BUDGET)  # one for the process: every folder, every thread
 
 
 # Modes that Image.reduce accepts (P, 1 and 16-bit modes are converted later).
@@ -168,31 +273,41 @@ def read_cover(path, size):
 
     Peak memory is one decoded file: a big JPEG is decoded at 1/2, 1/4 or
     1/8 scale (Pillow's ``draft``), and any big picture is shrunk by a whole
-    factor before the colour conversions copy it.
+    factor before the colour conversions copy it. All decodes together stay
+    within DECODE_BUDGET; a file that alone would pass it raises CoverError.
     """
     width, height = size
-    with Image.open(path, formats=_cover_formats()) as image:
-        # The smallest stored size that still fills `size` once turned upright.
-        orientation = _orientation(image)
-        stored_w, stored_h = image.size
-        upright_w, upright_h = (stored_h, stored_w) if orientation in (5, 6, 7, 8) else image.size
-        scale = max(width / upright_w, height / upright_h)
-        needed = (math.ceil(stored_w * scale), math.ceil(stored_h * scale))
-        # A JPEG is decoded at 1/2, 1/4 or 1/8 scale if that still gives `needed`.
-        image.draft(None, needed)
-        image.load()  # decodes the pixels; raises OSError if the file is truncated
-        # Any other big picture is shrunk by a whole factor, to twice `needed`.
-        factor = min(image.size[0] // needed[0], image.size[1] // needed[1]) // 2
-        if factor >= 2 and image.mode in _REDUCIBLE:
-            image = image.reduce(factor)
-        try:
-            image = ImageOps.exif_transpose(image)
-        except Exception as error:
-            if orientation != 1:
-                raise CoverError(f"malformed EXIF data: {_one_line(error)}") from None
-        image = _to_rgb(image)
-    # Scale so the cover fills `size`, then cut off what sticks out, centred.
-    image = ImageOps.fit(image, (width, height), method=Image.Resampling.LANCZOS)
+    # The budget is given back only once the file is closed and every full-size
+    # copy is freed (the `with` holds the picture it opened until it ends).
+    with contextlib.ExitStack() as budget:
+        with Image.open(path, formats=_cover_formats()) as image:
+            # The smallest stored size that still fills `size` once turned upright.
+            orientation = _orientation(image)
+            stored_w, stored_h = image.size
+            upright_w, upright_h = ((stored_h, stored_w) if orientation in (5, 6, 7, 8)
+                                    else image.size)
+            scale = max(width / upright_w, height / upright_h)
+            needed = (math.ceil(stored_w * scale), math.ceil(stored_h * scale))
+            # A JPEG is decoded at 1/2, 1/4 or 1/8 scale if that still gives `needed`.
+            image.draft(None, needed)
+            cost = decode_bytes(image)
+            if cost > DECODE_BUDGET:
+                raise CoverError(_over_budget(image, cost))
+            budget.enter_context(_decoding.taken(cost))  # waits while the budget is used up
+            image.load()  # decodes the pixels; raises OSError if the file is truncated
+            # Any other big picture is shrunk by a whole factor, to twice `needed`.
+            factor = min(image.size[0] // needed[0], image.size[1] // needed[1]) // 2
+            if factor >= 2 and image.mode in _REDUCIBLE:
+                image = image.reduce(factor)
+            try:
+                image = ImageOps.exif_transpose(image)
+            except Exception as error:
+                if orientation != 1:
+                    raise CoverError(f"malformed EXIF data: {_one_line(error)}") from None
+            image = _to_rgb(image)
+        # Scale so the cover fills `size`, then cut off what sticks out, centred
+        # (still in the budget: a palette or 16-bit picture is converted at full size).
+        image = ImageOps.fit(image, (width, height), method=Image.Resampling.LANCZOS)
     return np.asarray(image)
 
 
@@ -284,6 +399,7 @@ class Scan(NamedTuple):
     skipped: list  # (printable name, reason)
     size: tuple  # (width, height) the covers will be brought to
     capped: bool  # the long side was capped at max_side
+    decoding: int = 0  # bytes: the most the decodes take at once (see DECODE_BUDGET)
 
 
 def scan_folder(folder, size=None, max_side=MAX_SIDE):
@@ -298,7 +414,7 @@ def scan_folder(folder, size=None, max_side=MAX_SIDE):
         If ``folder`` is missing, not a folder, unreadable or holds no file
         that looks like a readable cover.
     """
-    folder = Path(folder)
+    folder = Path(checks.instance("folder", folder, (str, os.PathLike), "the path of a folder"))
     if not folder.exists():
         raise ValueError(f"cover folder '{printable(folder)}' does not exist")
     if not folder.is_dir():
@@ -312,7 +428,7 @@ def scan_folder(folder, size=None, max_side=MAX_SIDE):
         raise ValueError(f"cannot read folder '{printable(folder)}': "
                          f"{printable(error.strerror or error)}") from None
 
-    skipped, covers = [], []
+    skipped, covers, costs = [], [], []
     with strict_pillow():
         for path in paths:
             try:
@@ -320,7 +436,9 @@ def scan_folder(folder, size=None, max_side=MAX_SIDE):
                     continue
                 reason = reason_not_a_cover(path)
                 if reason is None:
-                    covers.append((path, upright_size(path)))
+                    header = read_header(path)
+                    covers.append((path, header.upright))
+                    costs.append(header.decode_bytes)
             except Exception as error:  # any failure skips this file only
                 reason = describe_error(error)
             if reason is not None:
@@ -332,7 +450,8 @@ def scan_folder(folder, size=None, max_side=MAX_SIDE):
         typical = working_size([upright for _, upright in covers], max_side=10**9)
         size = working_size([upright for _, upright in covers], max_side)
         capped = size != typical
-    return Scan(covers, skipped, size, capped)
+    decoding = min(DECODE_BUDGET, sum(sorted(costs)[-DECODING_THREADS:]))
+    return Scan(covers, skipped, size, capped, decoding)
 
 
 def read_folder(folder, size=None, max_side=MAX_SIDE, scan=None, progress=None):

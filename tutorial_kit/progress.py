@@ -33,7 +33,7 @@ def progress_reporter(progress, total, seconds):
             if done >= total:
                 bar.bar_style = "success"
         return report
-    if not sys.stderr.isatty():
+    if not stderr_is_terminal():
         return lambda done: None  # no progress text in logs and pipes
 
     def report(done):
@@ -54,7 +54,7 @@ def status_line():
     3,000 covers, training 37%, writing the grid); ``show(None)`` clears the
     line. In logs and pipes (stderr not a terminal) it does nothing.
     """
-    if not sys.stderr.isatty():
+    if not stderr_is_terminal():
         return lambda text: None
 
     def show(text):
@@ -71,5 +71,21 @@ def end_line():
     global _line_open
     if _line_open:
         _line_open = False
-        print(file=sys.stderr, flush=True)
+        to_stderr("")
+
+
+def stderr_is_terminal():
+    """True if stderr is open and a terminal (``2>&-`` leaves ``sys.stderr`` None)."""
+    return sys.stderr is not None and sys.stderr.isatty()
+
+
+def to_stderr(line):
+    """Write one line to stderr; with stderr closed or failing, nothing (never to stdout)."""
+    if sys.stderr is None:  # print(file=None) would fall back to stdout
+        return
+    try:
+        sys.stderr.write(f"{line}\n")
+        sys.stderr.flush()
+    except (OSError, ValueError):  # /dev/full, a closed pipe: nowhere left to say it
+        pass
 
