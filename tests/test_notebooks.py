@@ -262,6 +262,25 @@ def test_every_solution_is_tagged_hidden_and_follows_a_stub(path):
         since_last = []
 
 
+PLAN = re.compile(r"aims (\d+) min · theory (\d+) min · practice (\d+) min · discussion (\d+) min · quiz (\d+) min")
+
+
+def _teaching_plan():
+    """The minutes of each part of the arc, from TEACHING.md's lesson-plan table."""
+    guide = (REPO / "TEACHING.md").read_text(encoding="utf-8")
+    return [int(re.search(rf"^\| {part} \| (\d+) \|", guide, flags=re.MULTILINE).group(1)) for part in ARC]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=_ids(NOTEBOOKS))
+def test_header_time_plan_adds_to_45_and_matches_teaching_guide(path):
+    header = _read(path).cells[0].source
+    plan = PLAN.search(header)
+    assert plan, f"{path.name}: the header must state the plan as {PLAN.pattern}"
+    minutes = [int(value) for value in plan.groups()]
+    assert sum(minutes) == MAX_MINUTES, f"{path.name}: the plan adds up to {sum(minutes)} minutes"
+    assert minutes == _teaching_plan(), f"{path.name}: plan {minutes}, TEACHING.md {_teaching_plan()}"
+
+
 def test_teaching_guide_documents_the_student_version():
     guide = (REPO / "TEACHING.md").read_text(encoding="utf-8")
     assert STUDENT_COMMAND in guide, f"TEACHING.md must give the command {STUDENT_COMMAND}"
