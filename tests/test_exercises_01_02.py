@@ -141,7 +141,31 @@ WRONG_ANSWERS = [
     ("shared_neighbours", lambda r, s, k: exercises.shared_neighbours(r, s, k) * len(r), "total"),
     ("shared_neighbours", lambda r, s, k: exercises.shared_neighbours(r, s, k) / k, "share between 0 and 1"),
     ("shared_neighbours", lambda r, s, k: exercises.shared_neighbours(r, r, k), "compare a table with itself"),
+    ("gram_pca", lambda S: _gram_pca(S, keep_all=True), "kept all 6 axes"),
+    ("gram_pca", lambda S: _gram_pca(S).T, "transpose"),
+    ("gram_pca", lambda S: _gram_pca(S, root=False), "multiplied by the eigenvalues"),
+    ("gram_pca", lambda S: _gram_pca(S, scale=False), "eigenvectors alone"),
+    ("gram_pca", lambda S: _gram_pca(S, reverse=False), "smallest first"),
+    ("gram_pca", lambda S: _gram_pca(S)[:, [1, 0, 2, 3, 4]], "not the principal axes in order"),
+    ("gram_pca", lambda S: _gram_pca(S)[:, :2], "returned shape"),
+    ("gram_pca", lambda S: S @ S.T, "kept all 6 axes"),
+    ("gram_pca", lambda S: None, "returned None"),
 ]
+
+
+def _gram_pca(S, keep_all=False, root=True, scale=True, reverse=True):
+    """The notebook's five lines, with switches for the usual mistakes."""
+    G = S @ S.T
+    eigenvalues, U = np.linalg.eigh(G)
+    keep = np.ones(len(G), bool) if keep_all else eigenvalues > eigenvalues.max() * 1e-10
+    factor = (np.sqrt(eigenvalues[keep]) if root else eigenvalues[keep]) if scale else 1.0
+    F = U[:, keep] * factor
+    return F[:, ::-1] if reverse else F
+
+
+def test_gram_pca_right_answer_is_accepted_with_any_signs():
+    assert exercises.check_gram_pca(_gram_pca)
+    assert exercises.check_gram_pca(lambda S: _gram_pca(S) * np.array([1, -1, 1, -1, -1]))
 
 
 @pytest.mark.parametrize("name, wrong, words", WRONG_ANSWERS,
@@ -157,7 +181,7 @@ def test_the_input_is_left_alone_by_the_right_answer():
     assert exercises.check_standardise(_standardise).ok
 
 
-@pytest.mark.parametrize("name", ["float_distance", "table_bytes", "standardise", "shared_neighbours"])
+@pytest.mark.parametrize("name", ["float_distance", "table_bytes", "standardise", "shared_neighbours", "gram_pca"])
 def test_every_exercise_has_two_graded_hints(name):
     first, second = exercises.hint(name), exercises.hint(name, 2)
     assert repr(first).startswith("Hint 1 of 2: ") and repr(second).startswith("Hint 2 of 2: ")

@@ -166,13 +166,14 @@ def test_arrange_covers_refuses_features_of_other_covers(folder):
 
 
 def test_helpers_is_small_and_each_section_uses_only_earlier_ones():
-    """The teaching module stays readable: at most 600 lines, its seven sections in
+    """The teaching module stays readable: at most 700 lines (600 before issue 18 moved the
+    notebooks' tiny-folder branches into three documented helpers), its seven sections in
     notebook order, and nothing in one section uses what a later section defines."""
     import ast
     import re
 
     source = open(helpers.__file__, encoding="utf-8").read()
-    assert len(source.splitlines()) <= 600
+    assert len(source.splitlines()) <= 700
     starts = [(source[:m.start()].count("\n") + 1, int(m.group(1)))
               for m in re.finditer(r"^# (\d)\. \w", source, flags=re.MULTILINE)]
     assert [number for _, number in starts] == [1, 2, 3, 4, 5, 6, 7]

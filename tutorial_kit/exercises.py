@@ -308,6 +308,64 @@ def check_shared_neighbours(function):
                            f"neighbours of {k}, but your function gives {value:.2f}.")
 
 
+def _gram_case():
+    """Six standardised 'covers' of eight positions: at most five principal axes."""
+    import numpy as np
+
+    raw = np.random.default_rng(2).normal(size=(6, 8)) * np.array([5, 4, 3, 2, 1, 1, 0.5, 0.2])
+    return (raw - raw.mean(axis=0)) / raw.std(axis=0)
+
+
+def check_gram_pca(gram_pca):
+    """Notebook 03: ``gram_pca(standardised)``, the covers' coordinates on their principal axes.
+
+    Compared on six made-up standardised covers of eight positions: the result must have
+    one row per cover and one column per axis with a non-zero eigenvalue (here 5), the
+    largest axis first, and keep every distance; each column may come out with either sign.
+    """
+    import numpy as np
+    from scipy.spatial.distance import cdist
+
+    S = _gram_case()
+    result, failed = _attempt(gram_pca, S.copy())
+    if failed is not None:
+        return failed
+    if result is None:
+        return Feedback(False, "gram_pca returned None: return the coordinates F.")
+    F = np.asarray(result, dtype=float)
+    G = S @ S.T
+    eigenvalues, U = np.linalg.eigh(G)
+    keep = eigenvalues > eigenvalues.max() * 1e-10
+    right = (U[:, keep] * np.sqrt(eigenvalues[keep]))[:, ::-1]
+    if F.shape == (len(S), len(S)):
+        return Feedback(False, f"you kept all {len(S)} axes: one eigenvalue of G is 0, so keep only "
+                               "the axes whose eigenvalue is above eigenvalues.max() * 1e-10.")
+    if F.ndim != 2 or F.shape != right.shape:
+        if F.ndim == 2 and F.shape[::-1] == right.shape:
+            return Feedback(False, f"you returned shape {F.shape}: one row per cover and one column "
+                                   "per axis, so transpose it (eigh returns the eigenvectors as columns).")
+        return Feedback(False, f"for {len(S)} covers you returned shape {F.shape}; expected "
+                               f"{right.shape}: one row per cover, one column per axis that carries anything.")
+    signs = np.where(np.sum(F * right, axis=0) < 0, -1.0, 1.0)
+    if np.allclose(F * signs, right):
+        return Feedback(True, f"your {F.shape[1]} coordinates keep every distance between the "
+                              f"{len(S)} covers, largest axis first, as helpers.make_features does.")
+    if np.allclose(np.abs(F), np.abs(U[:, keep][:, ::-1])):
+        return Feedback(False, "those are the eigenvectors alone: multiply each column by the square "
+                               "root of its eigenvalue, F = U sqrt(Lambda).")
+    if np.allclose(np.abs(F), np.abs(U[:, keep][:, ::-1] * eigenvalues[keep][::-1])):
+        return Feedback(False, "you multiplied by the eigenvalues: multiply by their square roots, "
+                               "so that F F^T = G.")
+    if np.allclose(np.abs(F), np.abs(right[:, ::-1])):
+        return Feedback(False, "the axes come smallest first (np.linalg.eigh's order): reverse the "
+                               "columns, [:, ::-1], so the largest axis comes first.")
+    if np.allclose(cdist(F, F), cdist(S, S)):
+        return Feedback(False, "every distance is kept, but the columns are not the principal axes "
+                               "in order: use the eigenvectors of G, largest eigenvalue first.")
+    return Feedback(False, "your coordinates do not keep the distances between the covers: "
+                           "F F^T should equal G = S S^T.")
+
+
 # ---------------------------------------------------------------------------
 # Notebook 03 and 04 checks (below this line)
 # ---------------------------------------------------------------------------
