@@ -263,6 +263,27 @@ def make_features(images):
     u = exact.fix_signs(u)
     return CoverFeatures(u * np.sqrt(lam), mean, scale, (u / np.sqrt(lam)).T, images)  # F = U sqrt(lam)
 
+
+def neighbours_to_compare(n_covers, k=5):
+    """How many nearest covers to compare: ``k``, or fewer in a folder of ``k`` covers or less.
+
+    Parameters
+    ----------
+    n_covers : int, the number of covers (at least 2)
+    k : int, the number wanted
+
+    Returns
+    -------
+    int
+        ``min(k, n_covers - 1)``: a cover has only ``n_covers - 1`` others.
+
+    Examples
+    --------
+    >>> neighbours_to_compare(100), neighbours_to_compare(3)
+    (5, 2)
+    """
+    return min(k, n_covers - 1)
+
 # ---------------------------------------------------------------------------
 # 3. Training
 # ---------------------------------------------------------------------------
@@ -330,6 +351,53 @@ def som_settings(preset="default", grid=None, **overrides):
     if preset == "default" and grid is not None and overrides.get("iterations") is None:
         settings["iterations"] = max(settings["iterations"], min(20 * grid[0] * grid[1], 20480))
     return settings
+
+
+def settings_for_grid(preset, rows, cols, **changes):
+    """:func:`som_settings`, with sigma narrowed to fit a tiny grid.
+
+    MiniSom warns when sigma is wider than the grid's diagonal; on a 2 x 2 grid the
+    default's sigma 4 is. The sigma used is then the diagonal rounded down to a whole
+    number, which the triangle and the bubble accept.
+
+    Parameters
+    ----------
+    preset : {'default', 'original'}
+    rows, cols : int, the grid
+    **changes : settings to change, as for :func:`som_settings`
+
+    Returns
+    -------
+    dict, the settings for :func:`train_som`
+
+    Examples
+    --------
+    >>> settings_for_grid("default", 10, 10)["sigma"], settings_for_grid("default", 2, 2)["sigma"]
+    (4.0, 2.0)
+    """
+    settings = som_settings(preset, **changes)
+    settings["sigma"] = min(settings["sigma"], float(np.floor(np.hypot(rows, cols))))
+    return settings
+
+
+def can_start_on_pca(n_features, rows, cols):
+    """Whether a PCA start is possible: it needs two features and a grid of at least 2 x 2.
+
+    Parameters
+    ----------
+    n_features : int, the length of a cover's feature vector
+    rows, cols : int, the grid
+
+    Returns
+    -------
+    bool (:func:`train_som` starts from random covers where it is False)
+
+    Examples
+    --------
+    >>> can_start_on_pca(99, 10, 10), can_start_on_pca(1, 1, 2)
+    (True, False)
+    """
+    return n_features >= 2 and min(rows, cols) >= 2
 
 
 class TrainedSom(NamedTuple):
@@ -421,8 +489,8 @@ def _train_som(data, rows, cols, settings, random_seed, progress=None, curve_poi
     initialization = settings.pop("initialization")
     if initialization not in INITIALIZATIONS:
         raise ValueError(f"initialization must be one of {INITIALIZATIONS}, got {initialization!r}")
-    if initialization == "pca" and (data.shape[1] < 2 or min(rows, cols) < 2):
-        initialization = "samples"  # PCA needs two features and a 2-D grid
+    if initialization == "pca" and not can_start_on_pca(data.shape[1], rows, cols):
+        initialization = "samples"
     som = MiniSom(rows, cols, data.shape[1], random_seed=random_seed, **settings)
     if initialization == "samples":
         som.random_weights_init(data)

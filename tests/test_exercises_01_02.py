@@ -97,3 +97,94 @@ def test_shared_neighbours_reference_by_hand():
     # Swapping which neighbour is nearest for point 1: 0 is nearest in raw, 2 in the other.
     other = np.array([[0.0], [2.0], [2.5], [7.0]])
     assert exercises.shared_neighbours(raw, other, 1) == 0.75
+
+
+# ---------------------------------------------------------------------------
+# The wrong answers each check is tried with (issue 18): every one must be refused with a
+# sentence that names the mistake. A new mistake students make goes into this list.
+# ---------------------------------------------------------------------------
+
+def _in_place(pixels):
+    sd = pixels.std(axis=0)
+    pixels -= pixels.mean(axis=0)
+    pixels /= np.where(sd > 0, sd, 1.0)
+
+
+def _in_place_returned(pixels):
+    _in_place(pixels)
+    return pixels
+
+
+WRONG_ANSWERS = [
+    # (check, wrong answer, words the feedback must contain)
+    ("float_distance", lambda a, b: np.linalg.norm(a - b), "wraps around"),
+    ("float_distance", lambda a, b: float(np.sqrt(np.sum(((a - b) ** 2).astype(float)))),
+     "after subtracting and squaring in uint8"),
+    ("float_distance", lambda a, b: float(np.sum((a.astype(float) - b.astype(float)) ** 2)), "squared distance"),
+    ("float_distance", lambda a, b: float(np.abs(a.astype(float) - b.astype(float)).sum()), "city-block"),
+    ("float_distance", lambda a, b: a.astype(float) - b.astype(float), "not one number"),
+    ("table_bytes", lambda n, h, w, s: n * h * w * s, "3 numbers"),
+    ("table_bytes", lambda n, h, w, s: n * h * w * 3, "counted numbers, not bytes"),
+    ("table_bytes", lambda n, h, w, s: n * h * w * 3 * 8, "8 bytes for every number"),
+    ("table_bytes", lambda n, h, w, s: n * h * w * 3 * s / 1e9, "gigabytes"),
+    ("standardise", _in_place, "in place and returned None"),
+    ("standardise", _in_place_returned, "changed the table it was given"),
+    ("standardise", lambda p: None, "returned None"),
+    ("standardise", lambda p: p - p.mean(axis=0), "did not divide"),
+    ("standardise", lambda p: p / np.where(p.std(axis=0) > 0, p.std(axis=0), 1), "subtract the mean"),
+    ("standardise", lambda p: (p - p.mean(axis=0)) / np.where(p.std(axis=0) > 0, p.var(axis=0), 1), "variance"),
+    ("standardise", lambda p: (p - p.mean(axis=0)) / np.where(p.std(axis=0) > 0, p.std(axis=0, ddof=1), 1),
+     "ddof=1"),
+    ("standardise", lambda p: (p - p.mean(axis=1, keepdims=True)) / p.std(axis=1, keepdims=True), "axis=1"),
+    ("standardise", lambda p: (p - p.mean(axis=0)) / p.std(axis=0), "divide by 1 there"),
+    ("standardise", lambda p: p[:, :2], "returned shape"),
+    ("shared_neighbours", lambda r, s, k: exercises.shared_neighbours(r, s, k) * len(r), "total"),
+    ("shared_neighbours", lambda r, s, k: exercises.shared_neighbours(r, s, k) / k, "share between 0 and 1"),
+    ("shared_neighbours", lambda r, s, k: exercises.shared_neighbours(r, r, k), "compare a table with itself"),
+    ("gram_pca", lambda S: _gram_pca(S, keep_all=True), "kept all 6 axes"),
+    ("gram_pca", lambda S: _gram_pca(S).T, "transpose"),
+    ("gram_pca", lambda S: _gram_pca(S, root=False), "multiplied by the eigenvalues"),
+    ("gram_pca", lambda S: _gram_pca(S, scale=False), "eigenvectors alone"),
+    ("gram_pca", lambda S: _gram_pca(S, reverse=False), "smallest first"),
+    ("gram_pca", lambda S: _gram_pca(S)[:, [1, 0, 2, 3, 4]], "not the principal axes in order"),
+    ("gram_pca", lambda S: _gram_pca(S)[:, :2], "returned shape"),
+    ("gram_pca", lambda S: S @ S.T, "kept all 6 axes"),
+    ("gram_pca", lambda S: None, "returned None"),
+]
+
+
+def _gram_pca(S, keep_all=False, root=True, scale=True, reverse=True):
+    """The notebook's five lines, with switches for the usual mistakes."""
+    G = S @ S.T
+    eigenvalues, U = np.linalg.eigh(G)
+    keep = np.ones(len(G), bool) if keep_all else eigenvalues > eigenvalues.max() * 1e-10
+    factor = (np.sqrt(eigenvalues[keep]) if root else eigenvalues[keep]) if scale else 1.0
+    F = U[:, keep] * factor
+    return F[:, ::-1] if reverse else F
+
+
+def test_gram_pca_right_answer_is_accepted_with_any_signs():
+    assert exercises.check_gram_pca(_gram_pca)
+    assert exercises.check_gram_pca(lambda S: _gram_pca(S) * np.array([1, -1, 1, -1, -1]))
+
+
+@pytest.mark.parametrize("name, wrong, words", WRONG_ANSWERS,
+                         ids=[f"{name}-{i}" for i, (name, _, _) in enumerate(WRONG_ANSWERS)])
+def test_every_listed_wrong_answer_is_refused_and_named(name, wrong, words):
+    feedback = getattr(exercises, f"check_{name}")(wrong)
+    assert not feedback.ok, f"{name}: a wrong answer was accepted ({words})"
+    assert words in feedback.message, feedback.message
+    assert "\n" not in feedback.message
+
+
+def test_the_input_is_left_alone_by_the_right_answer():
+    assert exercises.check_standardise(_standardise).ok
+
+
+@pytest.mark.parametrize("name", ["float_distance", "table_bytes", "standardise", "shared_neighbours", "gram_pca"])
+def test_every_exercise_has_two_graded_hints(name):
+    first, second = exercises.hint(name), exercises.hint(name, 2)
+    assert repr(first).startswith("Hint 1 of 2: ") and repr(second).startswith("Hint 2 of 2: ")
+    assert first.text != second.text
+    with pytest.raises(ValueError, match="hints 1 to 2"):
+        exercises.hint(name, 3)

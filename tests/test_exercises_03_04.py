@@ -190,7 +190,8 @@ def my_dpq(data, positions, p=16, *, skip_ties=False, no_clip=False):
         gain = (mean - d_k) / mean
         return gain if no_clip else np.maximum(gain, 0)
 
-    return np.linalg.norm(gains(np.take_along_axis(d, order, axis=1)), p) / np.linalg.norm(gains(np.sort(d, axis=1)), p)
+    best = np.linalg.norm(gains(np.sort(d, axis=1)), p)
+    return 1.0 if best == 0 else np.linalg.norm(gains(np.take_along_axis(d, order, axis=1)), p) / best
 
 
 def test_dpq_right_answer_is_accepted():
@@ -200,7 +201,7 @@ def test_dpq_right_answer_is_accepted():
 
 def test_dpq_mistakes_are_refused():
     feedback = exercises.check_dpq(lambda *args: my_dpq(*args, skip_ties=True))
-    assert not feedback.ok and "helpers.dpq gives" in feedback.message, feedback.message
+    assert not feedback.ok and "ordered by feature distance" in feedback.message, feedback.message
     assert "above 1" in exercises.check_dpq(lambda *args: 1.5).message
     assert "returned None" in exercises.check_dpq(lambda *args: None).message
     assert "return one number" in exercises.check_dpq(lambda *args: "x").message
@@ -320,3 +321,90 @@ def test_demo_widgets_redraw_on_a_small_folder(notebook, tmp_path, monkeypatch):
         for output in cell.get("outputs", []):
             assert output.get("name") != "stderr", f"{notebook}: stderr {output.get('text', '')[:300]!r}"
     assert nb.cells[-1].outputs[0].text.strip() == "demo redraws: True"
+
+
+# ---------------------------------------------------------------------------
+# The wrong answers each check is tried with (issue 18): every one must be refused with a
+# sentence that names the mistake. A new mistake students make goes into this list.
+# ---------------------------------------------------------------------------
+
+
+def _loop(start, data, order, sigma0, eta0, mistake=None):
+    """The notebook's training loop (with the notebook's step), or one of the usual mistakes."""
+    weights, n = start.copy(), len(data)
+    steps = list(enumerate(order))
+    if mistake == "half the steps":
+        steps = steps[:len(order) // 2]
+    for t, i in steps:
+        x = data[t % n] if mistake == "ignores the order" else data[i]
+        step_t = {"t stuck at 0": 0, "cover index as t": i}.get(mistake, t)
+        T = n if mistake == "T = len(data)" else len(order)
+        new = som_step(weights, x, step_t, T, sigma0, eta0)
+        if mistake != "discards the result":
+            weights = new
+    return weights
+
+
+def _dpq_mistake(**mistake):
+    return lambda data, positions, p=16: exercises._dpq_variant(data, positions, p, **mistake)
+
+
+def _assign_by_rows(weights, data):
+    covers, cells = linear_sum_assignment(cdist(data, weights.reshape(-1, weights.shape[-1]), "sqeuclidean"))
+    return np.column_stack(np.divmod(cells, weights.shape[0]))
+
+
+def _step_mistake(**mistake):
+    return lambda w, x, t, T, s, e, nb="gaussian": exercises._reference_step(w, x, t, T, s, e, nb, **mistake)
+
+
+WRONG_ANSWERS = [
+    # (check, wrong answer, words the feedback must contain)
+    ("som_step", lambda *a: som_step(*a, flip=-1), "moved away from the cover"),
+    ("som_step", lambda *a: som_step(*a, neighbours_away=True), "the neighbours moved away"),
+    ("som_step", lambda *a: som_step(*a, only_winner=True), "only the winner moved"),
+    ("som_step", lambda *a: som_step(*a, wrong_winner=True), "the winner is wrong"),
+    ("som_step", lambda *a: som_step(*a, decay=False), "learning rate must shrink"),
+    ("som_step", _step_mistake(scaled_triangle=True), "do not divide h by sigma ** 2"),
+    ("som_step", _step_mistake(inclusive_bubble=True), "edge is strict"),
+    ("som_step", _step_mistake(asymptotic=True), "asymptotic decay"),
+    ("som_step", lambda w, *a: w, "no neuron moved"),
+    ("train_my_map", lambda *a: _loop(*a, mistake="t stuck at 0"), "never shrink"),
+    ("train_my_map", lambda *a: _loop(*a, mistake="ignores the order"), "data[order[t]]"),
+    ("train_my_map", lambda *a: _loop(*a, mistake="half the steps"), "120 of the 240 steps"),
+    ("train_my_map", lambda *a: _loop(*a, mistake="discards the result"), "did not keep what it returns"),
+    ("train_my_map", lambda *a: _loop(*a, mistake="cover index as t"), "cover's index as the step"),
+    ("train_my_map", lambda *a: _loop(*a, mistake="T = len(data)"), "T = len(data)"),
+    ("train_my_map", lambda *a: None, "returned None"),
+    ("assignment", _assign_by_rows, "divided the cell numbers by the number of rows"),
+    ("assignment", lambda w, d: assign_cells(w, d)[:, ::-1], "swapped"),
+    ("assignment", lambda w, d: helpers.place_covers(w, d, "greedy").positions, "not the smallest possible"),
+    ("dpq", _dpq_mistake(root=False), "left out the 1/p root"),
+    ("dpq", _dpq_mistake(clip=False), "negative gains must count as 0"),
+    ("dpq", _dpq_mistake(ties=False), "ordered by feature distance"),
+    ("dpq", _dpq_mistake(with_self=True), "its own neighbour"),
+    ("dpq", _dpq_mistake(), "equally far apart"),  # no 'return 1' when the best gains are all 0
+]
+
+
+@pytest.mark.parametrize("name, wrong, words", WRONG_ANSWERS,
+                         ids=[f"{name}-{i}" for i, (name, _, _) in enumerate(WRONG_ANSWERS)])
+def test_every_listed_wrong_answer_is_refused_and_named(name, wrong, words):
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # a wrong answer may divide by zero
+        feedback = getattr(exercises, f"check_{name}")(wrong)
+    assert not feedback.ok, f"{name}: a wrong answer was accepted ({words})"
+    assert words in feedback.message, feedback.message
+    assert "\n" not in feedback.message
+
+
+def test_the_training_loop_right_answer_is_accepted():
+    feedback = exercises.check_train_my_map(_loop)
+    assert feedback.ok, feedback.message
+
+
+@pytest.mark.parametrize("name", ["som_step", "train_my_map", "assign_cells", "my_dpq"])
+def test_every_exercise_has_two_graded_hints(name):
+    first, second = exercises.hint(name), exercises.hint(name, 2)
+    assert repr(first).startswith("Hint 1 of 2: ") and repr(second).startswith("Hint 2 of 2: ")

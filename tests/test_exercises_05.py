@@ -29,7 +29,11 @@ def test_mean_dpq_right_answer_is_accepted():
     assert repr(feedback).startswith("Correct: ")
 
 
-@pytest.mark.parametrize("wrong, words", [
+# The wrong answers each check is tried with (issue 18), named by the words of the feedback:
+# mean_dpq: one seed only, the mean QE, the sum, seed 42 every time, other seeds, settings not
+# passed on, a list; dpq_steps: an earlier change not kept, the steps reversed, QE instead of
+# DPQ16, seed 42, settings not passed on, three values, None. A new mistake goes into the lists.
+MEAN_DPQ_WRONG_ANSWERS = [
     (lambda c, f, r, k, seeds, **s: mean_dpq(c, f, r, k, seeds[:1], **s), "seed 1 alone"),
     (lambda c, f, r, k, seeds, **s: float(np.mean([_quality(c, f, r, k, seed, **s)["quantization_error"]
                                                    for seed in seeds])), "quantization error (QE)"),
@@ -39,7 +43,10 @@ def test_mean_dpq_right_answer_is_accepted():
     (lambda c, f, r, k, seeds, **s: mean_dpq(c, f, r, k, (42, 1, 2), **s), "seeds you are given"),
     (lambda c, f, r, k, seeds, **s: mean_dpq(c, f, r, k, seeds, iterations=200), "**settings"),
     (lambda c, f, r, k, seeds, **s: [mean_dpq(c, f, r, k, seeds, **s)], "returned list"),
-])
+]
+
+
+@pytest.mark.parametrize("wrong, words", MEAN_DPQ_WRONG_ANSWERS)
 def test_mean_dpq_mistakes_are_named(wrong, words):
     feedback = exercises.check_mean_dpq(wrong)
     assert not feedback.ok
@@ -73,7 +80,7 @@ def test_dpq_steps_right_answer_is_accepted():
     assert feedback.ok, feedback.message
 
 
-@pytest.mark.parametrize("wrong, words", [
+DPQ_STEPS_WRONG_ANSWERS = [
     # forgot to keep the assignment when changing the neighbourhood
     (lambda *a, **c: dpq_steps(*a, steps=[STEPS[0], STEPS[1], dict(STEPS[2], placement="greedy"),
                                           STEPS[3]], **c), "step 3 should be"),
@@ -84,7 +91,10 @@ def test_dpq_steps_right_answer_is_accepted():
     (lambda c, f, r, k, seed, **common: dpq_steps(c, f, r, k, seed), "**common"),
     (lambda *a, **c: dpq_steps(*a, **c)[:3], "returned 3 values"),
     (lambda *a, **c: None, "returned None"),
-])
+]
+
+
+@pytest.mark.parametrize("wrong, words", DPQ_STEPS_WRONG_ANSWERS)
 def test_dpq_steps_mistakes_are_named(wrong, words):
     feedback = exercises.check_dpq_steps(wrong)
     assert not feedback.ok
@@ -96,3 +106,9 @@ def test_dpq_steps_stub_is_reported_not_raised():
     def dpq_steps(*args, **kwargs):
         raise NotImplementedError("Student exercise: one change at a time")
     assert "dpq_steps still raises NotImplementedError" in exercises.check_dpq_steps(dpq_steps).message
+
+
+@pytest.mark.parametrize("name", ["mean_dpq", "dpq_steps"])
+def test_every_exercise_has_two_graded_hints(name):
+    first, second = exercises.hint(name), exercises.hint(name, 2)
+    assert repr(first).startswith("Hint 1 of 2: ") and repr(second).startswith("Hint 2 of 2: ")

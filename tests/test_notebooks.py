@@ -53,7 +53,14 @@ STUB = 'NotImplementedError("Student exercise'
 # not for --to notebook: hence --TagRemovePreprocessor.enabled=True.
 STUDENT_COMMAND = ("jupyter nbconvert --to notebook --TagRemovePreprocessor.enabled=True "
                    "--TagRemovePreprocessor.remove_cell_tags=solution "
+                   "--TagRemovePreprocessor.remove_all_outputs_tags=check "
                    "--output-dir output/student notebooks/*.ipynb")
+# The variant without the quiz answers and notebook 5's tour answers (cells tagged 'answers').
+NO_ANSWERS_COMMAND = ("jupyter nbconvert --to notebook --TagRemovePreprocessor.enabled=True "
+                      "--TagRemovePreprocessor.remove_cell_tags=solution "
+                      "--TagRemovePreprocessor.remove_cell_tags=answers "
+                      "--TagRemovePreprocessor.remove_all_outputs_tags=check "
+                      "--output-dir output/student-no-answers notebooks/*.ipynb")
 EXPECTED = ["01_loading_covers.ipynb", "02_scaling_features.ipynb", "03_training_the_som.ipynb",
             "04_placing_the_grid.ipynb", "05_interactive_explorer.ipynb"]
 
@@ -262,9 +269,48 @@ def test_every_solution_is_tagged_hidden_and_follows_a_stub(path):
         since_last = []
 
 
+PLAN = re.compile(r"aims (\d+) min · theory (\d+) min · practice (\d+) min · discussion (\d+) min · quiz (\d+) min")
+
+
+def _teaching_plan():
+    """The minutes of each part of the arc, from TEACHING.md's lesson-plan table."""
+    guide = (REPO / "TEACHING.md").read_text(encoding="utf-8")
+    return [int(re.search(rf"^\| {part} \| (\d+) \|", guide, flags=re.MULTILINE).group(1)) for part in ARC]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=_ids(NOTEBOOKS))
+def test_header_time_plan_adds_to_45_and_matches_teaching_guide(path):
+    header = _read(path).cells[0].source
+    plan = PLAN.search(header)
+    assert plan, f"{path.name}: the header must state the plan as {PLAN.pattern}"
+    minutes = [int(value) for value in plan.groups()]
+    assert sum(minutes) == MAX_MINUTES, f"{path.name}: the plan adds up to {sum(minutes)} minutes"
+    assert minutes == _teaching_plan(), f"{path.name}: plan {minutes}, TEACHING.md {_teaching_plan()}"
+
+
 def test_teaching_guide_documents_the_student_version():
     guide = (REPO / "TEACHING.md").read_text(encoding="utf-8")
     assert STUDENT_COMMAND in guide, f"TEACHING.md must give the command {STUDENT_COMMAND}"
+    assert NO_ANSWERS_COMMAND in guide, f"TEACHING.md must give the command {NO_ANSWERS_COMMAND}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=_ids(NOTEBOOKS))
+def test_check_cells_answers_and_hints_are_marked(path):
+    """Every check cell is tagged 'check' (the student version drops its output), every
+    <details> answer sits in a markdown cell of its own tagged 'answers', and every stub
+    tells the student how to ask for hints."""
+    nb = _read(path)
+    for cell in nb.cells:
+        tags = _tags(cell)
+        if cell.cell_type == "code" and "exercises.check_" in cell.source and "solution" not in tags:
+            assert "check" in tags, f"{path.name}: check cell not tagged 'check': {cell.source[:60]}"
+        if cell.cell_type == "markdown" and "<details>" in cell.source:
+            assert "answers" in tags or "solution" in tags, (
+                f"{path.name}: an answer outside a cell tagged 'answers': {cell.source[:60]}")
+            assert cell.source.lstrip().startswith("<details>"), f"{path.name}: {cell.source[:60]}"
+        if cell.cell_type == "code" and STUB in cell.source:
+            name = cell.source.split("def ", 1)[1].split("(", 1)[0]
+            assert f'exercises.hint("{name}")' in cell.source, f"{path.name}: no hint offered for {name}"
 
 
 # ---------------------------------------------------------------------------
@@ -319,14 +365,63 @@ def student_dir():
     (REPO / "output").mkdir(exist_ok=True)
     folder = Path(tempfile.mkdtemp(prefix="test-student-", dir=REPO / "output"))
     # The documented command, with this interpreter's nbconvert instead of "jupyter nbconvert".
-    args = STUDENT_COMMAND.split()[2:]
-    args[args.index("output/student")] = str(folder)
+    _make_student_version(STUDENT_COMMAND, folder)
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
+    shutil.rmtree(folder.parent / (folder.name + "-no-answers"), ignore_errors=True)
+
+
+def _make_student_version(command, folder):
+    """Run a documented nbconvert command (with this interpreter's nbconvert) into ``folder``."""
+    args = command.split()[2:]
+    args[args.index(next(arg for arg in args if arg.startswith("output/student")))] = str(folder)
     args = [arg for arg in args if arg != "notebooks/*.ipynb"] + [str(path) for path in NOTEBOOKS]
     run = subprocess.run([sys.executable, "-m", "nbconvert", *args], cwd=REPO, capture_output=True,
                          text=True, stdin=subprocess.DEVNULL, timeout=300)
     assert run.returncode == 0, f"making the student version failed:\n{run.stderr[-3000:]}"
-    yield folder
-    shutil.rmtree(folder, ignore_errors=True)
+
+
+def _answer_numbers(teacher):
+    """The numbers the teacher version's "Correct: ..." lines give away (e.g. 0.905)."""
+    found = set()
+    for cell in teacher.cells:
+        if "check" in _tags(cell):
+            for output in cell.get("outputs", []):
+                text = _output_text(output)
+                if text.startswith("Correct:"):
+                    found |= set(re.findall(r"\d+\.\d+", text))
+    return found
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=_ids(NOTEBOOKS))
+def test_student_version_gives_nothing_away(path, student_dir):
+    """No solution, no "Correct:" output, no stored check output, no exact answer, and 05 no
+    longer promises solutions "at the end of this section"; the variant also drops every
+    quiz and tour answer and keeps the same code cells."""
+    teacher = _read(path)
+    variant_dir = student_dir.parent / (student_dir.name + "-no-answers")
+    if not (variant_dir / path.name).exists():
+        _make_student_version(NO_ANSWERS_COMMAND, variant_dir)
+    for folder in (student_dir, variant_dir):
+        student = _read(folder / path.name)
+        outputs = [_output_text(o) for c in _code_cells(student) for o in c.outputs]
+        assert not any("Correct:" in text for text in outputs), f"{path.name}: a 'Correct:' output is left"
+        for cell in student.cells:
+            if "check" in _tags(cell):
+                assert all(_output_text(o).startswith("Not yet:") and "fill it in first" in _output_text(o)
+                           for o in cell.outputs), f"{path.name}: a check cell keeps an output"
+        text = "\n".join(cell.source for cell in student.cells) + "\n".join(outputs)
+        checks = "\n".join(o for c in student.cells if "check" in _tags(c) for o in map(_output_text, c.outputs))
+        assert not [number for number in _answer_numbers(teacher) if number in checks]
+        assert "at the end of this section" not in text and "in a collapsed cell" not in text
+        assert not [cell for cell in student.cells if "solution" in _tags(cell)]
+    variant = _read(variant_dir / path.name)
+    assert not [cell for cell in variant.cells if "<details>" in cell.source], (
+        f"{path.name}: the no-answers version still has an answer")
+    assert [c.source for c in _code_cells(variant)] == [c.source for c in _code_cells(_read(student_dir / path.name))]
+    if "Quiz" in "".join(cell.source for cell in teacher.cells):
+        assert any("## Quiz" in cell.source for cell in variant.cells), "the questions stay"
 
 
 @pytest.mark.slow
@@ -353,6 +448,10 @@ def test_student_version_runs_top_to_bottom(path, student_dir, tmp_path):
     env = dict(_without_covers_dir(), OUTPUT_DIR=str(tmp_path / "output"))
     run = _execute([student_dir / path.name], tmp_path, env)
     _assert_clean_run(run, tmp_path / path.name, f"the student version of {path.name}")
+    for cell in _read(tmp_path / path.name).cells:  # every check says the exercise is not done
+        if "check" in _tags(cell):
+            said = " ".join(_output_text(output) for output in cell.outputs)
+            assert said.startswith("Not yet:") and "NotImplementedError" in said, said
 
 
 # ---------------------------------------------------------------------------

@@ -70,6 +70,7 @@ def test_the_quoted_numbers_are_the_ones_checked_here():
                    "DPQ16 falls from about 0.90 to 0.80 and same-genre neighbours from about 58% to 29%",
                    "QE is about 80 against 196", "TE about 0.13", "DPQ16 is about 0.80; with assignment about 0.86",
                    "between about 0.82 and 0.86 with the post's settings, and between about 0.89 and 0.91 with ours",
+                   "still ends with QE about 90 (between 88 and 94 over seeds 42, 43, 44, 1 and 2)",
                    "TE rises to about 0.84", "At sigma 8 the triangle is 64 at the winner",
                    "at a learning rate of 0.5 and still at 0.01",
                    "DPQ16 about 0.69 and TE about 0.92",
@@ -165,21 +166,12 @@ class _FakeExplorer:
     covers = type("Covers", (), {"names": [f"{i}.jpg" for i in range(100)]})()
 
 
-def test_the_student_version_command_in_the_notebook_removes_every_solution(tmp_path):
-    """The exercises' command (nbconvert, tag ``solution``) leaves no solution behind."""
-    import shlex
-    import subprocess
+def test_the_exercises_point_to_the_student_version_without_promising_answers_below():
+    """Notebook 05 no longer says its solutions are in a collapsed cell at the end of the section
+    (the student version removes them); it names the tagged cells and TEACHING.md's command."""
     text = _tour_text()
-    command = re.search(r"`(jupyter nbconvert [^`]*remove_cell_tags=solution[^`]*)`", text).group(1)
-    args = shlex.split(command)
-    assert args[-2:] == ["--output", "05_student.ipynb"]
+    assert "at the end of this section" not in text
+    assert "cell tagged `solution`" in text and "`TEACHING.md`" in text
     notebook = json.loads(NOTEBOOK.read_text(encoding="utf-8"))
     solutions = [cell for cell in notebook["cells"] if "solution" in cell["metadata"].get("tags", [])]
     assert len(solutions) == 3  # two code cells and one markdown cell of answers
-    subprocess.run([sys.executable, "-m", "jupyter", *args[1:-3], str(NOTEBOOK),
-                    "--output-dir", str(tmp_path), "--output", "05_student.ipynb"],
-                   check=True, capture_output=True, timeout=120)
-    student = json.loads((tmp_path / "05_student.ipynb").read_text(encoding="utf-8"))
-    assert len(student["cells"]) == len(notebook["cells"]) - len(solutions)
-    assert not any("solution" in cell["metadata"].get("tags", []) for cell in student["cells"])
-    assert not any("# Solution" in "".join(cell["source"]) for cell in student["cells"])

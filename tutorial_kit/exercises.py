@@ -25,6 +25,83 @@ class Feedback:
         return self.ok
 
 
+@dataclass(frozen=True)
+class Hint:
+    """One graded hint for an exercise; shows as "Hint 1 of 2: ..." in a notebook."""
+
+    number: int
+    of: int
+    text: str
+
+    def __repr__(self):
+        return f"Hint {self.number} of {self.of}: {self.text}"
+
+
+# Graded hints, as Kaggle Learn's q.hint(): the first points the way, the second is nearly
+# the answer. Ask for them with exercises.hint("som_step") and exercises.hint("som_step", 2).
+HINTS = {
+    "float_distance": [
+        "uint8 numbers cannot be negative: 3 - 5 wraps around to 254. Convert before you subtract.",
+        "difference = a.astype(float) - b.astype(float), then the square root of the sum of its squares."],
+    "table_bytes": [
+        "A colour cover of height x width pixels holds height x width x 3 numbers.",
+        "Multiply covers x height x width x 3 x bytes_per_number, and return bytes, not gigabytes."],
+    "standardise": [
+        "Use each column's (position's) mean and standard deviation: axis=0, and numpy's "
+        "default ddof=0, as StandardScaler does.",
+        "sd = pixels.std(axis=0); return (pixels - pixels.mean(axis=0)) / np.where(sd > 0, sd, 1.0), "
+        "a new table (do not change pixels in place)."],
+    "shared_neighbours": [
+        "cdist(table, table) gives every distance; set the diagonal to np.inf so a cover is not "
+        "its own neighbour, and np.argsort(...)[:, :k] gives the k nearest.",
+        "For each cover, len(set(nearest_raw[i]) & set(nearest_scaled[i])); return the mean over covers."],
+    "gram_pca": [
+        "G = S @ S.T; np.linalg.eigh(G) returns the eigenvalues smallest first, with the "
+        "eigenvectors as the columns of U.",
+        "Keep the columns whose eigenvalue is above eigenvalues.max() * 1e-10, multiply each by the "
+        "square root of its eigenvalue, and reverse their order ([:, ::-1]) so the largest axis comes first."],
+    "som_step": [
+        "Three parts: eta and sigma at step t, the winner (np.argmin of np.linalg.norm(weights - x, "
+        "axis=-1), then np.unravel_index), and h from the grid offsets dr, dq to the winner.",
+        "eta = eta0 * (1 - t / T); sigma = sigma0 + (1 - sigma0) * t / T; for the gaussian "
+        "h = exp(-dr**2 / (2 sigma**2)) * exp(-dq**2 / (2 sigma**2)); return "
+        "weights + eta * h[..., None] * (x - weights)."],
+    "train_my_map": [
+        "Step t shows the cover data[order[t]], and the training has T = len(order) steps.",
+        "weights = start.copy(); for t, i in enumerate(order): weights = som_step(weights, data[i], "
+        "t, len(order), sigma0, eta0); then return weights."],
+    "assign_cells": [
+        "The cost of putting cover n in cell j is the squared distance between cover n and neuron j: "
+        "cdist(data, weights.reshape(-1, n_features), 'sqeuclidean').",
+        "covers, cells = linear_sum_assignment(cost); cell number k sits at row k // cols, "
+        "column k % cols: np.column_stack(np.divmod(cells, cols))."],
+    "my_dpq": [
+        "gain_curves(data, positions) gives the best and the grid gains; DPQ_p is the p-norm of "
+        "the grid gains over the p-norm of the best ones.",
+        "np.linalg.norm(grid, p) / np.linalg.norm(best, p), which includes the 1/p root; "
+        "return 1.0 when the best norm is 0."],
+    "mean_dpq": [
+        "Call helpers.arrange_covers once per seed, passing seed=seed and **settings on.",
+        "float(np.mean([helpers.arrange_covers(covers, rows, cols, features=features, seed=seed, "
+        "**settings).quality['dpq16'] for seed in seeds]))."],
+    "dpq_steps": [
+        "Four calls of helpers.arrange_covers with seed=seed and **common; only the preset, "
+        "placement and neighborhood_function change between them.",
+        "(1) preset='original', placement='greedy'; (2) preset='original'; (3) preset='original', "
+        "neighborhood_function='gaussian'; (4) preset='default'; return their quality['dpq16']."],
+}
+
+
+def hint(exercise, number=1):
+    """Hint ``number`` (1 or 2) for ``exercise``, the name of the function you write."""
+    if exercise not in HINTS:
+        raise ValueError(f"no hints for {exercise!r}; exercises with hints: {sorted(HINTS)}")
+    hints = HINTS[exercise]
+    if not 1 <= number <= len(hints):
+        raise ValueError(f"{exercise} has hints 1 to {len(hints)}, not {number}")
+    return Hint(number, len(hints), hints[number - 1])
+
+
 def _attempt(function, *args, **kwargs):
     """Call a student's function; return (result, None) or (None, Feedback)."""
     try:
@@ -75,6 +152,10 @@ def check_float_distance(float_distance):
                                "both vectors with .astype(float) before subtracting.")
     if np.isclose(value, right ** 2):
         return Feedback(False, "that is the squared distance: take the square root of the sum.")
+    squares_wrapped = float(np.sqrt(np.sum(((a - b) ** 2).astype(float))))  # converted too late
+    if np.isclose(value, squares_wrapped):
+        return Feedback(False, "you converted to float after subtracting and squaring in uint8, "
+                               "where both wrap around: convert a and b first.")
     if np.isclose(value, np.abs(difference).sum()):
         return Feedback(False, "you added the plain differences (the city-block distance): "
                                "square them, add them up, then take the square root.")
@@ -102,6 +183,9 @@ def check_table_bytes(table_bytes):
         if value == right / size:
             return Feedback(False, f"{where} you counted numbers, not bytes: multiply by the "
                                    "bytes per number (1 for uint8, 8 for float64).")
+        if size == 1 and value == right * 8:
+            return Feedback(False, f"{where} you used 8 bytes for every number: multiply by "
+                                   "bytes_per_number, which is 1 for uint8.")
         if abs(value * 1e9 - right) < 1 or abs(value * 2 ** 30 - right) < 1:
             return Feedback(False, f"{where} you returned gigabytes: return the number of bytes.")
         return Feedback(False, f"{where} the table takes {right:,} bytes, your function "
@@ -117,16 +201,26 @@ def check_standardise(standardise):
     rng = np.random.default_rng(0)
     pixels = rng.integers(0, 256, size=(6, 5)).astype(np.float64)
     pixels[:, 3] = 7.0  # a position that never changes
-    result, problem = _attempt(standardise, pixels.copy())
+    given = pixels.copy()
+    result, problem = _attempt(standardise, given)
     if problem is not None:
         return problem
+    mean, sd = pixels.mean(axis=0), pixels.std(axis=0)
+    right = (pixels - mean) / np.where(sd > 0, sd, 1.0)
+    if result is None:
+        if np.allclose(given, right):
+            return Feedback(False, "you standardised the table in place and returned None: return "
+                                   "a new table and leave the one you were given as it was.")
+        return Feedback(False, "standardise returned None: return the standardised table.")
+    if not np.array_equal(given, pixels):
+        return Feedback(False, "your function changed the table it was given (an in-place edit "
+                               "such as pixels -= ...): compute a new table instead, as "
+                               "StandardScaler does, so the pixels stay for later cells.")
     result = np.asarray(result, dtype=float)
     if result.shape != pixels.shape:
         return Feedback(False, f"for a table of shape {pixels.shape} you returned shape "
                                f"{result.shape}: keep one row per cover and one column per position.")
-    mean, sd = pixels.mean(axis=0), pixels.std(axis=0)
     safe = np.where(sd > 0, sd, 1.0)
-    right = (pixels - mean) / safe
     if np.allclose(result, right):
         return Feedback(True, "every position now has mean 0 and standard deviation 1, and the "
                               "position that never changes stays at 0, as in StandardScaler.")
@@ -201,6 +295,9 @@ def check_shared_neighbours(function):
     if np.isclose(value, with_self):
         return Feedback(False, "you counted each cover as its own nearest neighbour (it is 0 "
                                "away from itself): skip it.")
+    if np.isclose(value, k) and not np.isclose(right, k):
+        return Feedback(False, f"every cover keeps all {k} neighbours: did you compare a table with "
+                               "itself? Find the nearest covers in raw and in scaled.")
     if np.isclose(value, right * len(raw)):
         return Feedback(False, "you returned the total over all covers: divide by the number "
                                "of covers to get the mean.")
@@ -209,6 +306,64 @@ def check_shared_neighbours(function):
                                f"shared neighbours (between 0 and {k}).")
     return Feedback(False, f"on 12 test points the mean should be {right:.2f} shared "
                            f"neighbours of {k}, but your function gives {value:.2f}.")
+
+
+def _gram_case():
+    """Six standardised 'covers' of eight positions: at most five principal axes."""
+    import numpy as np
+
+    raw = np.random.default_rng(2).normal(size=(6, 8)) * np.array([5, 4, 3, 2, 1, 1, 0.5, 0.2])
+    return (raw - raw.mean(axis=0)) / raw.std(axis=0)
+
+
+def check_gram_pca(gram_pca):
+    """Notebook 03: ``gram_pca(standardised)``, the covers' coordinates on their principal axes.
+
+    Compared on six made-up standardised covers of eight positions: the result must have
+    one row per cover and one column per axis with a non-zero eigenvalue (here 5), the
+    largest axis first, and keep every distance; each column may come out with either sign.
+    """
+    import numpy as np
+    from scipy.spatial.distance import cdist
+
+    S = _gram_case()
+    result, failed = _attempt(gram_pca, S.copy())
+    if failed is not None:
+        return failed
+    if result is None:
+        return Feedback(False, "gram_pca returned None: return the coordinates F.")
+    F = np.asarray(result, dtype=float)
+    G = S @ S.T
+    eigenvalues, U = np.linalg.eigh(G)
+    keep = eigenvalues > eigenvalues.max() * 1e-10
+    right = (U[:, keep] * np.sqrt(eigenvalues[keep]))[:, ::-1]
+    if F.shape == (len(S), len(S)):
+        return Feedback(False, f"you kept all {len(S)} axes: one eigenvalue of G is 0, so keep only "
+                               "the axes whose eigenvalue is above eigenvalues.max() * 1e-10.")
+    if F.ndim != 2 or F.shape != right.shape:
+        if F.ndim == 2 and F.shape[::-1] == right.shape:
+            return Feedback(False, f"you returned shape {F.shape}: one row per cover and one column "
+                                   "per axis, so transpose it (eigh returns the eigenvectors as columns).")
+        return Feedback(False, f"for {len(S)} covers you returned shape {F.shape}; expected "
+                               f"{right.shape}: one row per cover, one column per axis that carries anything.")
+    signs = np.where(np.sum(F * right, axis=0) < 0, -1.0, 1.0)
+    if np.allclose(F * signs, right):
+        return Feedback(True, f"your {F.shape[1]} coordinates keep every distance between the "
+                              f"{len(S)} covers, largest axis first, as helpers.make_features does.")
+    if np.allclose(np.abs(F), np.abs(U[:, keep][:, ::-1])):
+        return Feedback(False, "those are the eigenvectors alone: multiply each column by the square "
+                               "root of its eigenvalue, F = U sqrt(Lambda).")
+    if np.allclose(np.abs(F), np.abs(U[:, keep][:, ::-1] * eigenvalues[keep][::-1])):
+        return Feedback(False, "you multiplied by the eigenvalues: multiply by their square roots, "
+                               "so that F F^T = G.")
+    if np.allclose(np.abs(F), np.abs(right[:, ::-1])):
+        return Feedback(False, "the axes come smallest first (np.linalg.eigh's order): reverse the "
+                               "columns, [:, ::-1], so the largest axis comes first.")
+    if np.allclose(cdist(F, F), cdist(S, S)):
+        return Feedback(False, "every distance is kept, but the columns are not the principal axes "
+                               "in order: use the eigenvectors of G, largest eigenvalue first.")
+    return Feedback(False, "your coordinates do not keep the distances between the covers: "
+                           "F F^T should equal G = S S^T.")
 
 
 # ---------------------------------------------------------------------------
@@ -238,6 +393,41 @@ def _minisom_step(weights, x, neighbourhood, t, T, sigma0, eta0):
     return som.get_weights().copy(), tuple(int(i) for i in winner)
 
 
+def _reference_step(weights, x, t, T, sigma0, eta0, neighbourhood="gaussian", *,
+                    scaled_triangle=False, inclusive_bubble=False, asymptotic=False):
+    """The notebook's step in numpy (equal to MiniSom's), with switches for known mistakes."""
+    import numpy as np
+
+    if asymptotic:  # MiniSom's asymptotic_decay instead of the linear decays
+        eta, sigma = eta0 / (1 + 2 * t / T), sigma0 / (1 + 2 * t / T)
+    else:
+        eta, sigma = eta0 * (1 - t / T), sigma0 + (1 - sigma0) * t / T
+    rows, cols = weights.shape[:2]
+    c = np.unravel_index(np.argmin(np.linalg.norm(weights - x, axis=-1)), (rows, cols))
+    dr, dq = np.arange(rows)[:, None] - c[0], np.arange(cols)[None, :] - c[1]
+    if neighbourhood == "gaussian":
+        h = np.exp(-dr ** 2 / (2 * sigma ** 2)) * np.exp(-dq ** 2 / (2 * sigma ** 2))
+    elif neighbourhood == "triangle":
+        h = np.maximum(0, sigma - np.abs(dr)) * np.maximum(0, sigma - np.abs(dq))
+        if scaled_triangle:
+            h = h / sigma ** 2
+    else:
+        inside = np.less_equal if inclusive_bubble else np.less
+        h = (inside(np.abs(dr), sigma) & inside(np.abs(dq), sigma)).astype(float)
+    return weights + eta * h[..., None] * (x - weights)
+
+
+_STEP_MISTAKES = [
+    (dict(scaled_triangle=True), "your triangle is 1 at the winner, but MiniSom's is sigma * sigma "
+                                 "there: do not divide h by sigma ** 2."),
+    (dict(inclusive_bubble=True), "your bubble includes the neurons exactly sigma cells away; "
+                                  "MiniSom's edge is strict: |dr| < sigma and |dq| < sigma."),
+    (dict(asymptotic=True), "you used the asymptotic decay eta0 / (1 + 2t/T), the 2019 post's; "
+                            "this step uses the linear ones: eta0 * (1 - t/T) and "
+                            "sigma0 + (1 - sigma0) * t/T."),
+]
+
+
 def _step_shares(before, after, x):
     """For every neuron, the share of its way to x that it moved (1 = onto x)."""
     way = x - before
@@ -258,8 +448,9 @@ def check_som_step(som_step):
     rng = np.random.default_rng(3)
     weights = rng.normal(size=(5, 6, 4))
     x = rng.normal(size=4)
-    case = _STEP_CASE
-    for neighbourhood in ("gaussian", "triangle", "bubble"):
+    # the bubble again at t=5, where sigma(t) is exactly 2: there its edge (< or <=) shows
+    for neighbourhood, case in (("gaussian", _STEP_CASE), ("triangle", _STEP_CASE),
+                                ("bubble", _STEP_CASE), ("bubble", dict(_STEP_CASE, t=5))):
         expected, winner = _minisom_step(weights, x, neighbourhood, **case)
         result, failed = _attempt(som_step, weights.copy(), x.copy(), case["t"], case["T"],
                                   case["sigma0"], case["eta0"], neighbourhood)
@@ -273,6 +464,10 @@ def check_som_step(som_step):
                                    f"the weights have shape {weights.shape} (rows, cols, features).")
         if np.allclose(result, expected):
             continue
+        for mistake, message in _STEP_MISTAKES:
+            if np.allclose(result, _reference_step(weights, x, case["t"], case["T"], case["sigma0"],
+                                                   case["eta0"], neighbourhood, **mistake)):
+                return Feedback(False, message)
         mine, theirs = _step_shares(weights, result, x), _step_shares(weights, expected, x)
         moved = np.abs(result - weights).sum(-1) > 1e-12
         picked = np.unravel_index(np.argmax(mine), mine.shape)
@@ -309,6 +504,85 @@ def check_som_step(som_step):
                                "and the neighbourhood formula.")
     return Feedback(True, "your step equals MiniSom's update for the gaussian, triangle "
                           "and bubble neighbourhoods.")
+
+
+def _loop_case():
+    """30 covers along a curve in 5 dimensions, a 3 x 4 start among them and a shuffled order."""
+    import numpy as np
+
+    s = np.linspace(0, 1, 30)
+    data = np.column_stack([s, s ** 2, np.sin(3 * s), np.cos(2 * s), s ** 3]) * 10
+    rng = np.random.default_rng(4)
+    start = data[rng.integers(len(data), size=(3, 4))]
+    order = rng.permutation(np.arange(240) % len(data))  # 240 steps, each cover 8 times
+    return data, start, order, 2.0, 0.5
+
+
+def _reference_loop(start, data, order, sigma0, eta0, *, steps=None, t_of=None, cover_of=None, T=None):
+    """The training loop with the reference step; the keywords make the known mistakes."""
+    weights = start.copy()
+    steps = len(order) if steps is None else steps
+    T = len(order) if T is None else T
+    for t in range(steps):
+        i = order[t] if cover_of is None else cover_of(t)
+        weights = _reference_step(weights, data[i], t if t_of is None else t_of(t, order), T, sigma0, eta0)
+    return weights
+
+
+def check_train_my_map(train_my_map):
+    """Notebook 03: ``train_my_map(start, data, order, sigma0, eta0)`` against MiniSom.
+
+    The check trains a 3 x 4 map on 30 covers of its own for 240 steps, from one start and one
+    order, with the student's loop and with MiniSom's ``update`` (linear decays, gaussian), and
+    compares the two with ``np.allclose``. When they differ it tries the loops that make the
+    usual mistakes and names the one that matches.
+    """
+    import numpy as np
+
+    data, start, order, sigma0, eta0 = _loop_case()
+    from minisom import MiniSom
+    som = MiniSom(3, 4, data.shape[1], sigma=sigma0, learning_rate=eta0, neighborhood_function="gaussian",
+                  decay_function="linear_decay_to_zero", sigma_decay_function="linear_decay_to_one")
+    som.get_weights()[:] = start
+    for t, i in enumerate(order):
+        som.update(data[i], som.winner(data[i]), t, len(order))
+    expected = som.get_weights().copy()
+    result, failed = _attempt(train_my_map, start.copy(), data.copy(), order.copy(), sigma0, eta0)
+    if failed is not None:
+        return failed
+    if result is None:
+        return Feedback(False, "train_my_map returned None: return the trained weights.")
+    result = np.asarray(result, dtype=float)
+    if result.shape != start.shape:
+        return Feedback(False, f"train_my_map returned shape {result.shape}; the weights have "
+                               f"shape {start.shape} (rows, cols, features).")
+    if np.allclose(result, expected):
+        return Feedback(True, f"your loop gives MiniSom's map from the same start and order "
+                              f"({len(order)} steps on a 3 x 4 map).")
+    if np.allclose(result, start):
+        return Feedback(False, "the weights are still the start: you called som_step but did not "
+                               "keep what it returns; write weights = som_step(weights, ...).")
+    n, half = len(data), len(order) // 2
+    mistakes = [
+        (dict(t_of=lambda t, order: 0), "the learning rate and sigma never shrink: you passed t = 0 "
+                                        "at every step; pass the step number t from enumerate(order)."),
+        (dict(cover_of=lambda t: t % n), "you showed the covers in their own order (data[t % n]); "
+                                         "step t must show data[order[t]]."),
+        (dict(t_of=lambda t, order: order[t]), "you passed the cover's index as the step t; pass the "
+                                               "step number (enumerate gives both: for t, i in enumerate(order))."),
+        (dict(steps=half), f"your loop ran {half} of the {len(order)} steps: run one step per entry of order."),
+        (dict(steps=half, T=half), f"your loop ran {half} of the {len(order)} steps: run one step per entry of order."),
+        (dict(T=n), f"you passed T = len(data) ({n}); the training has T = len(order) "
+                    f"({len(order)}) steps, so the rates must reach their end only at the last one."),
+    ]
+    with np.errstate(all="ignore"):
+        for mistake, message in mistakes:
+            if np.allclose(result, _reference_loop(start, data, order, sigma0, eta0, **mistake), equal_nan=True):
+                return Feedback(False, message)
+    worst = float(np.abs(result - expected).max())
+    return Feedback(False, f"your map differs from MiniSom's from the same start and order (by up to "
+                           f"{worst:.3g}): does check_som_step pass? Step t must show data[order[t]] "
+                           "with T = len(order), starting from a copy of start.")
 
 
 def check_trained_map(weights, data):
@@ -389,6 +663,10 @@ def check_assignment(assign_cells):
             return Feedback(False, f"assign_cells returned shape {positions.shape}; expected "
                                    f"({len(data)}, 2): one (row, col) per cover.")
         if ((positions < 0) | (positions >= (rows, cols))).any():
+            best = helpers.place_covers(weights, data, "assignment").positions
+            if np.array_equal(positions, np.column_stack(np.divmod(best[:, 0] * cols + best[:, 1], rows))):
+                return Feedback(False, "you divided the cell numbers by the number of rows: cell k "
+                                       "sits at row k // cols, column k % cols.")
             if ((positions >= 0) & (positions < (cols, rows))).all():
                 return Feedback(False, "some positions lie outside the grid: are rows and columns "
                                        "swapped? A cell number k sits at row k // cols, column k % cols.")
@@ -421,6 +699,41 @@ def check_assignment(assign_cells):
                           "smallest possible, as with helpers.place_covers.")
 
 
+def _dpq_variant(data, positions, p, *, root=True, clip=True, ties=True, with_self=False):
+    """DPQ_p as helpers.dpq computes it, with switches for the usual mistakes."""
+    import numpy as np
+    from scipy.spatial.distance import cdist
+
+    n = len(data)
+    d, g = cdist(data, data), cdist(positions, positions, "sqeuclidean")
+    if not with_self:
+        others = ~np.eye(n, dtype=bool)
+        d, g = d[others].reshape(n, n - 1), g[others].reshape(n, n - 1)
+    order = np.lexsort((d, g), axis=1) if ties else np.argsort(g, axis=1, kind="stable")
+    mean = d.mean()
+
+    def gains(sorted_d):
+        d_k = (np.cumsum(sorted_d, axis=1) / np.arange(1, sorted_d.shape[1] + 1)).mean(axis=0)
+        gain = (mean - d_k) / mean
+        return np.maximum(0, gain) if clip else gain
+
+    grid, best = gains(np.take_along_axis(d, order, axis=1)), gains(np.sort(d, axis=1))
+    if root:
+        return float(np.linalg.norm(grid, p) / np.linalg.norm(best, p))
+    return float(np.sum(np.abs(grid) ** p) / np.sum(np.abs(best) ** p))
+
+
+_DPQ_MISTAKES = [
+    (dict(root=False), "you left out the 1/p root: DPQ_p is (sum of grid gains^p / sum of best "
+                       "gains^p) ** (1/p); np.linalg.norm(gains, p) includes the root."),
+    (dict(clip=False), "negative gains must count as 0: the gain is max(0, (mean - D_k) / mean)."),
+    (dict(ties=False), "covers at the same grid distance must be ordered by feature distance "
+                       "(np.lexsort((d, g))), not left in index order."),
+    (dict(with_self=True), "you counted each cover as its own neighbour (at distance 0): leave it out "
+                           "of both orders."),
+]
+
+
 def check_dpq(my_dpq):
     """Check ``my_dpq(data, positions, p=16)`` against ``helpers.dpq`` on small arrangements."""
     import numpy as np
@@ -430,9 +743,13 @@ def check_dpq(my_dpq):
     rng = np.random.default_rng(11)
     data = rng.normal(size=(12, 3))
     grid = np.column_stack(np.divmod(np.arange(12), 4))
-    ordered = grid[np.argsort(np.argsort(data[:, 0]))]  # sorted along one feature: some order
+    rank = np.argsort(np.argsort(data[:, 0]))
+    ordered = grid[rank]  # sorted along one feature: some order
+    # the opposite: the covers of the two ends of that feature side by side, so gains go negative
+    apart = grid[np.argsort([0, 11, 1, 10, 2, 9, 3, 8, 4, 7, 5, 6])[rank]]
     for name, positions in (("a random arrangement", grid[rng.permutation(12)]),
-                            ("an arrangement sorted by one feature", ordered)):
+                            ("an arrangement sorted by one feature", ordered),
+                            ("an arrangement with opposite covers side by side", apart)):
         for p in (16, 1):
             expected = helpers.dpq(data, positions, p=p)
             result, failed = _attempt(my_dpq, data.copy(), positions.copy(), p)
@@ -446,6 +763,9 @@ def check_dpq(my_dpq):
                 return Feedback(False, f"my_dpq returned {type(result).__name__}; return one number.")
             if np.isclose(value, expected, atol=1e-9):
                 continue
+            for mistake, message in _DPQ_MISTAKES:
+                if np.isclose(value, _dpq_variant(data, positions, p, **mistake), atol=1e-9):
+                    return Feedback(False, message)
             if value > 1 + 1e-9:
                 return Feedback(False, f"your DPQ is {value:.3f} for {name}, above 1: divide the "
                                        "p-norm of the grid order's gains by that of the best order's.")
@@ -453,6 +773,14 @@ def check_dpq(my_dpq):
                                    f"helpers.dpq gives {expected:.4f}: check the order by grid "
                                    "distance (ties by feature distance) and the gains "
                                    "max(0, (mean - D_k) / mean).")
+    import warnings
+    same = np.eye(4)  # four covers, all equally far apart: every layout is as good
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        result, failed = _attempt(my_dpq, same, np.column_stack(np.divmod(np.arange(4), 2)), 16)
+    if failed is not None or result is None or not np.isclose(float(result), 1.0):
+        return Feedback(False, "for covers all equally far apart the best gains are all 0: return 1 "
+                               "(every layout is as good) instead of dividing by 0.")
     return Feedback(True, "your DPQ equals helpers.dpq for p = 16 and p = 1 on a random and an "
                           "ordered arrangement.")
 
