@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import functools
 import hashlib
 import html
 import io
@@ -207,13 +208,16 @@ class Explorer:
                                      description="seed", **full)
         self.rows = w.IntSlider(value=10, min=1, max=20, description="rows", **slider)
         self.cols = w.IntSlider(value=10, min=1, max=20, description="columns", **slider)
-        self.sigma = w.FloatSlider(value=defaults["sigma"], min=0.5, max=10.0, step=0.5,
-                                   description="sigma", readout_format=".1f", **slider)
+        # The browser sends slider values with float error (5.000000000000001):
+        # these sliders take the step they stand for, as their readout shows it.
+        stepped = _stepped_slider_class()
+        self.sigma = stepped(value=defaults["sigma"], min=0.5, max=10.0, step=0.5,
+                             description="sigma", readout_format=".1f", **slider)
         self.iterations = w.SelectionSlider(options=[(f"{n:,}", n) for n in steps],
                                             value=defaults["iterations"],
                                             description="iterations", **slider)
-        self.learning_rate = w.FloatSlider(value=defaults["learning_rate"], min=0.01, max=2.0,
-                                           step=0.01, description="learning rate", **slider)
+        self.learning_rate = stepped(value=defaults["learning_rate"], min=0.01, max=2.0,
+                                     step=0.01, description="learning rate", **slider)
         self.progress = w.IntProgress(value=0, min=0, max=1, description="training",
                                       style=dict(description_width="5em"),
                                       layout=w.Layout(visibility="hidden", width="16em"))
@@ -239,6 +243,8 @@ class Explorer:
                             overflow="visible"))  # no clipped dropdown edges
         side = w.VBox([self.umatrix, self.metrics],
                       layout=w.Layout(width="250px", min_width="220px"))
+        controls.add_class("som-explorer-controls")
+        side.add_class("som-explorer-side")
         self.picture = w.HBox([self.mosaic, side],
                               layout=w.Layout(flex_flow="row wrap", align_items="flex-start"))
         self.picture.add_class("som-explorer-picture")
@@ -799,6 +805,50 @@ class Panel:
                 + " control(s) with the status line and the mosaic.")
         display({"text/html": f'<p class="som-explorer-static"><i>{html.escape(text)}</i></p>',
                  "text/plain": text}, raw=True)
+
+
+def snap_to_step(value, start, step):
+    """``value`` as the slider position it stands for, if it is one up to float error.
+
+    A browser slider computes its value as ``start + n * step`` in floating
+    point and sends, for example, 5.000000000000001 for the position 5.
+    Such a value comes back as ``start + n * step`` rounded to 12 decimals;
+    any other value (an in-between number set from code) is returned as it is.
+
+    Examples
+    --------
+    >>> snap_to_step(5.000000000000001, 0.5, 0.5), snap_to_step(0.35000000000000003, 0.01, 0.01)
+    (5.0, 0.35)
+    >>> snap_to_step(2.3, 0.5, 0.5)
+    2.3
+    """
+    if not step:
+        return value
+    position = (value - start) / step
+    nearest = round(position)
+    if abs(position - nearest) > 1e-6:
+        return value
+    return round(start + nearest * step, 12)
+
+
+@functools.cache
+def _stepped_slider_class():
+    """An ipywidgets FloatSlider whose values are snapped by :func:`snap_to_step`.
+
+    Made on first use, so that importing this module does not import ipywidgets.
+    """
+    import ipywidgets as w
+    from traitlets import validate
+
+    class SteppedFloatSlider(w.FloatSlider):
+        """A FloatSlider that keeps its value on its steps, as its readout shows it."""
+
+        @validate("value")
+        def _validate_value(self, proposal):
+            value = super()._validate_value(proposal)  # clamped to min and max
+            return snap_to_step(value, self.min, self.step)
+
+    return SteppedFloatSlider
 
 
 def sigma_limit(rows, cols):
