@@ -148,7 +148,7 @@ class Explorer:
     """
 
     def __init__(self, covers=BUNDLED_COVERS, *, display_width=480, display_height=560,
-                 progress_delay=0.5, background=None):
+                 progress_delay=0.5, background=None, umatrix_dpi=100):
         import ipywidgets as w
 
         if background is None:  # in a kernel, train in a thread; in plain Python, wait
@@ -160,6 +160,7 @@ class Explorer:
         self.background = bool(background)
         self.display_width, self.display_height = int(display_width), int(display_height)
         self.progress_delay = float(progress_delay)
+        self.umatrix_dpi = int(umatrix_dpi)
         self.covers = self.features = self.arrangement = None
         self.shown = None  # the settings of the picture shown (as settings() gives them)
         self.mosaic_jpeg = self.umatrix_png = b""
@@ -729,12 +730,13 @@ class Explorer:
         with np.errstate(divide="ignore", invalid="ignore"):  # all weights equal: 0 / 0
             distances = arrangement.trained.som.distance_map(scaling="mean")  # largest is 1
         distances = np.nan_to_num(distances)
-        with _PLOTS_LOCK:  # one figure per grid size, shared by all explorers
-            if distances.shape not in _PLOTS:
+        key = (*distances.shape, self.umatrix_dpi)
+        with _PLOTS_LOCK:  # one figure per grid size and dpi, shared by all explorers
+            if key not in _PLOTS:
                 if len(_PLOTS) >= 8:
                     _PLOTS.pop(next(iter(_PLOTS)))
-                _PLOTS[distances.shape] = _UMatrixPlot(*distances.shape)
-            return _PLOTS[distances.shape].png(distances)
+                _PLOTS[key] = _UMatrixPlot(*key)
+            return _PLOTS[key].png(distances)
 
     # -- progress, state and messages -------------------------------------------
 
@@ -942,7 +944,7 @@ def _metrics_html(quality):
     return f'<table style="line-height:1.35;margin:4px 0;font-size:14px">{cells}</table>'
 
 
-_PLOTS = {}  # (rows, cols) -> _UMatrixPlot
+_PLOTS = {}  # (rows, cols, dpi) -> _UMatrixPlot
 _PLOTS_LOCK = threading.Lock()
 
 
@@ -955,15 +957,15 @@ class _UMatrixPlot:
     cells on top of it (matplotlib's "blitting"), which takes 10 ms.
     """
 
-    def __init__(self, rows, cols):
+    def __init__(self, rows, cols, dpi=100):
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
         from matplotlib.ticker import MaxNLocator
 
         self.shape = (rows, cols)
-        width = 2.5  # inches at 100 dpi: the 250 px column beside the mosaic
+        width = 2.5  # inches; at 100 dpi, the 250 px column beside the mosaic
         cells = min(3.2, width * 0.85 * rows / cols)  # height of the cells, inches
-        figure = Figure(figsize=(width, cells + 1.45), dpi=100, layout="constrained")
+        figure = Figure(figsize=(width, cells + 1.45), dpi=dpi, layout="constrained")
         self.canvas = FigureCanvasAgg(figure)
         self.axes = figure.add_subplot()
         self.image = self.axes.imshow(np.zeros(self.shape), cmap="bone_r", vmin=0, vmax=1,
@@ -1000,7 +1002,7 @@ class _UMatrixPlot:
 
 
 def build_explorer(covers=BUNDLED_COVERS, *, display_width=480, display_height=560,
-                   progress_delay=0.5, background=None):
+                   progress_delay=0.5, background=None, umatrix_dpi=100):
     """Sliders over the whole pipeline: change a setting, see the new map.
 
     Parameters
@@ -1015,6 +1017,10 @@ def build_explorer(covers=BUNDLED_COVERS, *, display_width=480, display_height=5
     background : bool, optional
         Train in a background thread, so that a newer setting replaces the
         one training. By default True inside a Jupyter kernel.
+    umatrix_dpi : int
+        Resolution of the U-matrix figure: 100 draws it 250 px wide with
+        10 px labels; the projector page (tutorial_kit/projector.py) draws it
+        larger.
 
     Returns
     -------
@@ -1025,4 +1031,5 @@ def build_explorer(covers=BUNDLED_COVERS, *, display_width=480, display_height=5
         an exception.
     """
     return Explorer(covers, display_width=display_width, display_height=display_height,
-                    progress_delay=progress_delay, background=background)
+                    progress_delay=progress_delay, background=background,
+                    umatrix_dpi=umatrix_dpi)
