@@ -374,7 +374,8 @@ def test_a_refused_grid_dims_the_picture_until_a_good_update(page):
     before = _mosaic_src(page)
     main.locator(".som-explorer-rows .noUi-handle").focus()
     page.keyboard.press("Home")  # 1 row: 100 covers do not fit
-    _wait_status(page, "still showing 100 covers on 10x10, sigma 4, seed 42: 100 covers do not fit on 1x10")
+    _wait_status(page, "still showing 100 covers on 10x10, sigma 4, seed 42, learning rate 0.5: "
+                       "100 covers do not fit on 1x10")
     _wait_opacity(page, dimmed=True)
     page.screenshot(path=ARTIFACTS / "laptop_refused.png")
     assert _mosaic_src(page) == before

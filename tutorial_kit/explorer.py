@@ -290,7 +290,9 @@ class Explorer:
         Parameters
         ----------
         *names : str
-            Attribute names of controls, for example ``"sigma"``.
+            Attribute names of controls, for example ``"sigma"``. None: only
+            the status line and the picture (for a cell that drives the
+            explorer from code, so that its changes are seen right there).
         picture : bool
             Show the mosaic (smaller) and the quality figures too.
 
@@ -304,9 +306,11 @@ class Explorer:
         unknown = [name for name in names if not isinstance(getattr(self, name, None), w.Widget)]
         if unknown:
             raise ValueError(f"unknown control(s) {unknown}")
-        controls = w.VBox([getattr(self, name) for name in names],
-                          layout=w.Layout(width="300px", min_width="300px", margin="0 12px 0 0"))
-        parts = [controls]
+        parts = []
+        if names:
+            parts.append(w.VBox([getattr(self, name) for name in names],
+                                layout=w.Layout(width="300px", min_width="300px",
+                                                margin="0 12px 0 0")))
         if picture:
             shown = w.HBox([self.mosaic, self.metrics],
                            layout=w.Layout(flex_flow="row wrap", align_items="flex-start"))
@@ -378,14 +382,14 @@ class Explorer:
                 raise ValueError(f"found only {len(covers.names)} cover in '{path}'; "
                                  "the map needs at least 2")
             features = self._features_for(covers)
-        except Exception as error:  # any failure is one line of text, never a traceback
+        except Exception as error:  # any failure is one short line, never a traceback
             if generation == self.generation:
-                back = ""
+                reason = f"could not load '{path}': {_short_reason(error, path)}"
                 if self._loaded_folder is not None:
                     with self._hold():
                         self.folder.value = self._loaded_folder
-                    back = f"; the box shows '{self._loaded_folder}' again"
-                self._refuse(f"could not load '{path}': {_one_line(error)}{back}")
+                    reason += f"; still showing '{self._loaded_folder}'"
+                self._refuse(reason, name_settings=False)
             return False
         self.covers, self.features, self._thumbs = covers, features, (None, None)
         self._loaded_folder = text
@@ -681,7 +685,7 @@ class Explorer:
         self.metrics.value = _metrics_html(arrangement.quality)
         if started is not None:
             self.seconds = time.perf_counter() - started
-        took = f" in {self.seconds:.2f} s" if started is not None else ""
+        took = f" in {self.seconds:.2f}\u00a0s" if started is not None else ""  # never "0.75 / s"
         notes = "".join(f"; {note}" for note in self._notes)
         self._set_stale(False)
         self._say(f"{_describe(self.shown, len(arrangement.covers.names))}: "
@@ -769,13 +773,19 @@ class Explorer:
     def _shown_text(self):
         return _describe(self.shown, len(self.arrangement.covers.names), short=True)
 
-    def _refuse(self, reason):
-        """The settings (or folder) cannot be shown: say why, dim the old picture."""
+    def _refuse(self, reason, name_settings=True):
+        """The settings (or folder) cannot be shown: say why, dim the old picture.
+
+        The line starts with the settings of the picture still shown, unless
+        ``name_settings`` is False (a failed load names the folder instead).
+        """
         if self.arrangement is None:
             self._say(reason, "error")
             return
         self._set_stale(True)
-        self._say(f"still showing {self._shown_text()}: {reason}", "error")
+        if name_settings:
+            reason = f"still showing {self._shown_text()}: {reason}"
+        self._say(reason, "error")
 
     def _set_stale(self, stale):
         self.stale = bool(stale)
@@ -803,8 +813,8 @@ class Panel:
     def _ipython_display_(self):
         from IPython.display import display
         display(self.widget)
-        text = ("Here the live notebook shows the explorer's " + ", ".join(self.names)
-                + " control(s) with the status line and the mosaic.")
+        shown = f"the explorer's {', '.join(self.names)} control(s) with " if self.names else ""
+        text = f"Here the live notebook shows {shown}the explorer's status line and mosaic."
         display({"text/html": f'<p class="som-explorer-static"><i>{html.escape(text)}</i></p>',
                  "text/plain": text}, raw=True)
 
@@ -869,12 +879,17 @@ def sigma_limit(rows, cols):
 
 
 def _describe(settings, n_covers=None, short=False):
-    """'100 covers on 10x10, sigma 4, seed 42' (short), or that and the other settings."""
+    """The settings in words.
+
+    Short: '100 covers on 10x10, sigma 4, seed 42, learning rate 0.5' (what the
+    tour changes most); long: '100 covers on 10x10, sigma 4, seed 42, gaussian,
+    learning rate 0.5, 5,000 iterations, assignment (default start and decay)'.
+    """
     text = f"{settings['rows']}x{settings['cols']}, sigma {settings['sigma']:g}, seed {settings['seed']}"
     if n_covers is not None:
         text = f"{n_covers} covers on {text}"
     if short:
-        return text
+        return f"{text}, learning rate {settings['learning_rate']:g}"
     return (f"{text}, {settings['neighborhood_function']}, learning rate "
             f"{settings['learning_rate']:g}, {settings['iterations']:,} iterations, "
             f"{settings['placement']} ({settings['preset']} start and decay)")
@@ -915,6 +930,16 @@ def _short_path(path):
     except ValueError:  # another drive on Windows
         return str(path)
     return relative if relative.split(os.sep).count("..") <= 1 else str(path)
+
+
+def _short_reason(error, folder):
+    """Why ``folder`` could not be loaded, short enough for the status line.
+
+    The first line of the error, without the examples in brackets (the
+    first files skipped, and why) and without naming the folder a second time:
+    "no readable cover: 9 files skipped".
+    """
+    return _one_line(error).split(" (", 1)[0].replace(f" in '{folder}'", "")
 
 
 def _one_line(error):
