@@ -374,7 +374,8 @@ def test_a_refused_grid_dims_the_picture_until_a_good_update(page):
     before = _mosaic_src(page)
     main.locator(".som-explorer-rows .noUi-handle").focus()
     page.keyboard.press("Home")  # 1 row: 100 covers do not fit
-    _wait_status(page, "still showing 100 covers on 10x10, sigma 4, seed 42: 100 covers do not fit on 1x10")
+    _wait_status(page, "still showing 100 covers on 10x10, sigma 4, seed 42, learning rate 0.5: "
+                       "100 covers do not fit on 1x10")
     _wait_opacity(page, dimmed=True)
     page.screenshot(path=ARTIFACTS / "laptop_refused.png")
     assert _mosaic_src(page) == before
@@ -415,6 +416,55 @@ def test_arrow_keys_change_a_dropdown_not_the_notebook_cell(page):
     page.keyboard.press("ArrowUp")
     _wait_value(page, ".som-explorer-neighborhood select", "gaussian")
     _settle(page)
+
+
+def _drag_slider(page, control, value):
+    """Drag the main explorer's ``control`` slider handle with the mouse to ``value``."""
+    main = _main(page)
+    handle = main.locator(f"{control} .noUi-handle")
+    track = main.locator(f"{control} .noUi-target").bounding_box()
+    low, high = (float(handle.get_attribute(name)) for name in ("aria-valuemin", "aria-valuemax"))
+    box = handle.bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.mouse.down()
+    x = track["x"] + track["width"] * (value - low) / (high - low)
+    page.mouse.move(x, box["y"] + box["height"] / 2, steps=8)
+    page.mouse.up()
+
+
+def _wait_trained(page, sigma, neighbourhood):
+    """Wait for a status line saying a map at ``sigma`` with ``neighbourhood`` is shown."""
+    _settle(page)
+    _wait_status(page, rf"^100 covers on 10x10, sigma {sigma:g}, seed 42, {neighbourhood}, .*trained")
+
+
+@pytest.mark.slow
+def test_sigma_by_hand_reaches_whole_numbers_the_triangle_accepts(page):
+    """Issue 19, item 1: the browser sent 5.000000000000001 for the slider's 5, and
+    the triangle refused it. By mouse and by keyboard, whole sigmas now train."""
+    main = _main(page)
+    main.locator(".som-explorer-preset select").select_option("original")  # triangle, sigma 3
+    _wait_trained(page, 3, "triangle")
+    readout = main.locator(".som-explorer-sigma .widget-readout")
+    _drag_slider(page, ".som-explorer-sigma", 5.0)
+    page.wait_for_function("e => e.textContent.trim() === '5.0'",
+                           arg=readout.element_handle())
+    _wait_trained(page, 5, "triangle")
+    page.screenshot(path=ARTIFACTS / "laptop_triangle_sigma_5_by_mouse.png")
+    handle = main.locator(".som-explorer-sigma .noUi-handle")
+    handle.focus()
+    for key, whole in (("ArrowLeft", 4), ("ArrowLeft", 3), ("ArrowRight", 4), ("ArrowRight", 5)):
+        page.keyboard.press(key)  # a half step: refused by the triangle, as it should be
+        page.keyboard.press(key)
+        page.wait_for_function(f"e => e.textContent.trim() === '{whole:.1f}'",
+                               arg=readout.element_handle())
+        _wait_trained(page, whole, "triangle")
+        assert "whole-number" not in _status(page)
+    page.screenshot(path=ARTIFACTS / "laptop_triangle_sigma_5_by_keys.png")
+    before = _mosaic_src(page)
+    main.locator(".som-explorer-reset-button").click()
+    _wait_for_new_mosaic(page, before)
+    _wait_trained(page, 4, "gaussian")
 
 
 @pytest.mark.slow

@@ -121,7 +121,8 @@ def test_a_refused_grid_dims_the_picture_and_says_what_is_shown(explorer, monkey
     calls = _counting(monkeypatch)
     shown, arrangement = _shown(explorer), explorer.arrangement
     explorer.rows.value = 2  # 2x4 = 8 cells for 16 covers
-    assert explorer.message == ("still showing 16 covers on 4x4, sigma 4, seed 42: 16 covers do "
+    assert explorer.message == ("still showing 16 covers on 4x4, sigma 4, seed 42, learning rate "
+                                "0.5: 16 covers do "
                                 "not fit on 2x4 (8 cells; the grid needs at least 16 cells, "
                                 "for example 4x4)")
     assert explorer.stale and "som-stale" in explorer.picture._dom_classes
@@ -163,8 +164,22 @@ def test_a_diverging_training_is_a_message_not_a_crash(explorer):
         assert explorer.set(rows=6, cols=6, learning_rate=2.0, sigma=7.0,
                             neighborhood="triangle") is False
     assert "diverged" in explorer.message, explorer.message
-    assert explorer.message.startswith("still showing 16 covers on 4x4, sigma 4, seed 42: ")
+    assert explorer.message.startswith("still showing 16 covers on 4x4, sigma 4, seed 42, "
+                                       "learning rate 0.5: ")
     assert _shown(explorer) == shown and explorer.stale
+
+
+def test_a_diverging_training_gives_helpers_advice_whole(explorer):
+    """The explorer adds no advice of its own: for the mexican hat, whatever helpers
+    says (tutorial_kit/checks.py words it) is shown in full, on one line."""
+    settings = dict(rows=4, cols=4, sigma=2.0, learning_rate=0.5, iterations=200, seed=42,
+                    neighborhood_function="mexican_hat")
+    with pytest.raises(ValueError) as raised:
+        helpers.arrange_covers(explorer.covers, features=explorer.features, **settings)
+    assert explorer.set(neighborhood="mexican_hat", sigma=2.0) is False
+    assert explorer.message == ("still showing 16 covers on 4x4, sigma 4, seed 42, learning rate "
+                                f"0.5: {raised.value}")
+    assert "\n" not in explorer.message
 
 
 def test_a_minisom_warning_is_a_refusal(explorer, monkeypatch):
@@ -232,9 +247,9 @@ def test_a_failed_load_puts_the_folder_back_and_dims_until_the_next_good_update(
     empty = tmp_path / "empty"
     empty.mkdir()
     assert explorer.load(empty) is False
-    assert f"could not load '{empty}'" in explorer.message
-    assert f"the box shows '{box}' again" in explorer.message
-    assert explorer.message.startswith("still showing 16 covers on 4x4")
+    # One short line: the folder, why, and the folder still shown (back in the box).
+    assert explorer.message == (f"could not load '{empty}': no readable cover: no files; "
+                                f"still showing '{box}'")
     assert explorer.folder.value == box
     assert explorer.stale and _shown(explorer) == shown and explorer.covers is covers
 
@@ -357,7 +372,7 @@ def test_in_the_background_only_the_latest_setting_trains(covers_dir, monkeypatc
         while seed == 1 and not started:  # the first run has begun before the others come
             __import__("time").sleep(0.01)
         assert ex.stale
-        assert "still showing 16 covers on 4x4, sigma 4, seed 42" in ex.message
+        assert "still showing 16 covers on 4x4, sigma 4, seed 42, learning rate 0.5" in ex.message
     gate.set()
     ex.wait()
     assert started == [1, 5]
@@ -472,3 +487,19 @@ def test_set_reports_a_clamp_in_the_status_line(explorer):
 def test_set_takes_a_large_seed_by_helpers_rule(explorer):
     assert explorer.set(seed=2**32 - 1) is True
     assert explorer.shown["seed"] == 2**32 - 1 and explorer.seed.value == 2**32 - 1
+
+
+def test_a_panel_without_controls_shows_the_status_and_the_picture(explorer):
+    """For a cell that drives the explorer from code: its changes are seen right there."""
+    panel = explorer.panel()
+    row = panel.widget.children[1]
+    assert [child for child in row.children] == [row.children[0]]  # no controls column
+    status, picture = row.children[0].children
+    assert status is explorer.status and explorer.mosaic in picture.children
+    assert explorer.set(seed=7)
+    assert "seed 7" in explorer.message
+
+
+def test_the_run_time_never_wraps_apart_from_its_unit(explorer):
+    assert explorer.set(seed=3)
+    assert f"trained in {explorer.seconds:.2f}\u00a0s" in explorer.message

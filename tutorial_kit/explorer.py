@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import functools
 import hashlib
 import html
 import io
@@ -148,7 +149,7 @@ class Explorer:
     """
 
     def __init__(self, covers=BUNDLED_COVERS, *, display_width=480, display_height=560,
-                 progress_delay=0.5, background=None):
+                 progress_delay=0.5, background=None, umatrix_dpi=100):
         import ipywidgets as w
 
         if background is None:  # in a kernel, train in a thread; in plain Python, wait
@@ -160,6 +161,7 @@ class Explorer:
         self.background = bool(background)
         self.display_width, self.display_height = int(display_width), int(display_height)
         self.progress_delay = float(progress_delay)
+        self.umatrix_dpi = int(umatrix_dpi)
         self.covers = self.features = self.arrangement = None
         self.shown = None  # the settings of the picture shown (as settings() gives them)
         self.mosaic_jpeg = self.umatrix_png = b""
@@ -209,13 +211,16 @@ class Explorer:
                                      description="seed", **full)
         self.rows = w.IntSlider(value=10, min=1, max=20, description="rows", **slider)
         self.cols = w.IntSlider(value=10, min=1, max=20, description="columns", **slider)
-        self.sigma = w.FloatSlider(value=defaults["sigma"], min=0.5, max=10.0, step=0.5,
-                                   description="sigma", readout_format=".1f", **slider)
+        # The browser sends slider values with float error (5.000000000000001):
+        # these sliders take the step they stand for, as their readout shows it.
+        stepped = _stepped_slider_class()
+        self.sigma = stepped(value=defaults["sigma"], min=0.5, max=10.0, step=0.5,
+                             description="sigma", readout_format=".1f", **slider)
         self.iterations = w.SelectionSlider(options=[(f"{n:,}", n) for n in steps],
                                             value=defaults["iterations"],
                                             description="iterations", **slider)
-        self.learning_rate = w.FloatSlider(value=defaults["learning_rate"], min=0.01, max=2.0,
-                                           step=0.01, description="learning rate", **slider)
+        self.learning_rate = stepped(value=defaults["learning_rate"], min=0.01, max=2.0,
+                                     step=0.01, description="learning rate", **slider)
         self.progress = w.IntProgress(value=0, min=0, max=1, description="training",
                                       style=dict(description_width="5em"),
                                       layout=w.Layout(visibility="hidden", width="16em"))
@@ -241,6 +246,8 @@ class Explorer:
                             overflow="visible"))  # no clipped dropdown edges
         side = w.VBox([self.umatrix, self.metrics],
                       layout=w.Layout(width="250px", min_width="220px"))
+        controls.add_class("som-explorer-controls")
+        side.add_class("som-explorer-side")
         self.picture = w.HBox([self.mosaic, side],
                               layout=w.Layout(flex_flow="row wrap", align_items="flex-start"))
         self.picture.add_class("som-explorer-picture")
@@ -285,7 +292,9 @@ class Explorer:
         Parameters
         ----------
         *names : str
-            Attribute names of controls, for example ``"sigma"``.
+            Attribute names of controls, for example ``"sigma"``. None: only
+            the status line and the picture (for a cell that drives the
+            explorer from code, so that its changes are seen right there).
         picture : bool
             Show the mosaic (smaller) and the quality figures too.
 
@@ -299,9 +308,11 @@ class Explorer:
         unknown = [name for name in names if not isinstance(getattr(self, name, None), w.Widget)]
         if unknown:
             raise ValueError(f"unknown control(s) {unknown}")
-        controls = w.VBox([getattr(self, name) for name in names],
-                          layout=w.Layout(width="300px", min_width="300px", margin="0 12px 0 0"))
-        parts = [controls]
+        parts = []
+        if names:
+            parts.append(w.VBox([getattr(self, name) for name in names],
+                                layout=w.Layout(width="300px", min_width="300px",
+                                                margin="0 12px 0 0")))
         if picture:
             shown = w.HBox([self.mosaic, self.metrics],
                            layout=w.Layout(flex_flow="row wrap", align_items="flex-start"))
@@ -373,14 +384,14 @@ class Explorer:
                 raise ValueError(f"found only {len(covers.names)} cover in '{path}'; "
                                  "the map needs at least 2")
             features = self._features_for(covers)
-        except Exception as error:  # any failure is one line of text, never a traceback
+        except Exception as error:  # any failure is one short line, never a traceback
             if generation == self.generation:
-                back = ""
+                reason = f"could not load '{path}': {_short_reason(error, path)}"
                 if self._loaded_folder is not None:
                     with self._hold():
                         self.folder.value = self._loaded_folder
-                    back = f"; the box shows '{self._loaded_folder}' again"
-                self._refuse(f"could not load '{path}': {_one_line(error)}{back}")
+                    reason += f"; still showing '{self._loaded_folder}'"
+                self._refuse(reason, name_settings=False)
             return False
         self.covers, self.features, self._thumbs = covers, features, (None, None)
         self._loaded_folder = text
@@ -721,7 +732,7 @@ class Explorer:
         self.metrics.value = _metrics_html(arrangement.quality)
         if started is not None:
             self.seconds = time.perf_counter() - started
-        took = f" in {self.seconds:.2f} s" if started is not None else ""
+        took = f" in {self.seconds:.2f}\u00a0s" if started is not None else ""  # never "0.75 / s"
         notes = "".join(f"; {note}" for note in self._notes + self._clamped)
         self._set_stale(False)
         self._say(f"{_describe(self.shown, len(arrangement.covers.names))}: "
@@ -770,12 +781,13 @@ class Explorer:
         with np.errstate(divide="ignore", invalid="ignore"):  # all weights equal: 0 / 0
             distances = arrangement.trained.som.distance_map(scaling="mean")  # largest is 1
         distances = np.nan_to_num(distances)
-        with _PLOTS_LOCK:  # one figure per grid size, shared by all explorers
-            if distances.shape not in _PLOTS:
+        key = (*distances.shape, self.umatrix_dpi)
+        with _PLOTS_LOCK:  # one figure per grid size and dpi, shared by all explorers
+            if key not in _PLOTS:
                 if len(_PLOTS) >= 8:
                     _PLOTS.pop(next(iter(_PLOTS)))
-                _PLOTS[distances.shape] = _UMatrixPlot(*distances.shape)
-            return _PLOTS[distances.shape].png(distances)
+                _PLOTS[key] = _UMatrixPlot(*key)
+            return _PLOTS[key].png(distances)
 
     # -- progress, state and messages -------------------------------------------
 
@@ -808,14 +820,20 @@ class Explorer:
     def _shown_text(self):
         return _describe(self.shown, len(self.arrangement.covers.names), short=True)
 
-    def _refuse(self, reason):
-        """The settings (or folder) cannot be shown: say why, dim the old picture."""
+    def _refuse(self, reason, name_settings=True):
+        """The settings (or folder) cannot be shown: say why, dim the old picture.
+
+        The line starts with the settings of the picture still shown, unless
+        ``name_settings`` is False (a failed load names the folder instead).
+        """
         reason += "".join(f"; {note}" for note in self._clamped)
         if self.arrangement is None:
             self._say(reason, "error")
             return
         self._set_stale(True)
-        self._say(f"still showing {self._shown_text()}: {reason}", "error")
+        if name_settings:
+            reason = f"still showing {self._shown_text()}: {reason}"
+        self._say(reason, "error")
 
     def _set_stale(self, stale):
         self.stale = bool(stale)
@@ -843,10 +861,54 @@ class Panel:
     def _ipython_display_(self):
         from IPython.display import display
         display(self.widget)
-        text = ("Here the live notebook shows the explorer's " + ", ".join(self.names)
-                + " control(s) with the status line and the mosaic.")
+        shown = f"the explorer's {', '.join(self.names)} control(s) with " if self.names else ""
+        text = f"Here the live notebook shows {shown}the explorer's status line and mosaic."
         display({"text/html": f'<p class="som-explorer-static"><i>{html.escape(text)}</i></p>',
                  "text/plain": text}, raw=True)
+
+
+def snap_to_step(value, start, step):
+    """``value`` as the slider position it stands for, if it is one up to float error.
+
+    A browser slider computes its value as ``start + n * step`` in floating
+    point and sends, for example, 5.000000000000001 for the position 5.
+    Such a value comes back as ``start + n * step`` rounded to 12 decimals;
+    any other value (an in-between number set from code) is returned as it is.
+
+    Examples
+    --------
+    >>> snap_to_step(5.000000000000001, 0.5, 0.5), snap_to_step(0.35000000000000003, 0.01, 0.01)
+    (5.0, 0.35)
+    >>> snap_to_step(2.3, 0.5, 0.5)
+    2.3
+    """
+    if not step:
+        return value
+    position = (value - start) / step
+    nearest = round(position)
+    if abs(position - nearest) > 1e-6:
+        return value
+    return round(start + nearest * step, 12)
+
+
+@functools.cache
+def _stepped_slider_class():
+    """An ipywidgets FloatSlider whose values are snapped by :func:`snap_to_step`.
+
+    Made on first use, so that importing this module does not import ipywidgets.
+    """
+    import ipywidgets as w
+    from traitlets import validate
+
+    class SteppedFloatSlider(w.FloatSlider):
+        """A FloatSlider that keeps its value on its steps, as its readout shows it."""
+
+        @validate("value")
+        def _validate_value(self, proposal):
+            value = super()._validate_value(proposal)  # clamped to min and max
+            return snap_to_step(value, self.min, self.step)
+
+    return SteppedFloatSlider
 
 
 def sigma_limit(rows, cols):
@@ -865,12 +927,17 @@ def sigma_limit(rows, cols):
 
 
 def _describe(settings, n_covers=None, short=False):
-    """'100 covers on 10x10, sigma 4, seed 42' (short), or that and the other settings."""
+    """The settings in words.
+
+    Short: '100 covers on 10x10, sigma 4, seed 42, learning rate 0.5' (what the
+    tour changes most); long: '100 covers on 10x10, sigma 4, seed 42, gaussian,
+    learning rate 0.5, 5,000 iterations, assignment (default start and decay)'.
+    """
     text = f"{settings['rows']}x{settings['cols']}, sigma {settings['sigma']:g}, seed {settings['seed']}"
     if n_covers is not None:
         text = f"{n_covers} covers on {text}"
     if short:
-        return text
+        return f"{text}, learning rate {settings['learning_rate']:g}"
     return (f"{text}, {settings['neighborhood_function']}, learning rate "
             f"{settings['learning_rate']:g}, {settings['iterations']:,} iterations, "
             f"{settings['placement']} ({settings['preset']} start and decay)")
@@ -913,6 +980,16 @@ def _short_path(path):
     return relative if relative.split(os.sep).count("..") <= 1 else str(path)
 
 
+def _short_reason(error, folder):
+    """Why ``folder`` could not be loaded, short enough for the status line.
+
+    The first line of the error, without the examples in brackets (the
+    first files skipped, and why) and without naming the folder a second time:
+    "no readable cover: 9 files skipped".
+    """
+    return _one_line(error).split(" (", 1)[0].replace(f" in '{folder}'", "")
+
+
 def _one_line(error):
     """The first line of an error or warning message, without the traceback."""
     text = str(error).strip().splitlines()
@@ -940,7 +1017,7 @@ def _metrics_html(quality):
     return f'<table style="line-height:1.35;margin:4px 0;font-size:14px">{cells}</table>'
 
 
-_PLOTS = {}  # (rows, cols) -> _UMatrixPlot
+_PLOTS = {}  # (rows, cols, dpi) -> _UMatrixPlot
 _PLOTS_LOCK = threading.Lock()
 
 
@@ -953,15 +1030,15 @@ class _UMatrixPlot:
     cells on top of it (matplotlib's "blitting"), which takes 10 ms.
     """
 
-    def __init__(self, rows, cols):
+    def __init__(self, rows, cols, dpi=100):
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
         from matplotlib.ticker import MaxNLocator
 
         self.shape = (rows, cols)
-        width = 2.5  # inches at 100 dpi: the 250 px column beside the mosaic
+        width = 2.5  # inches; at 100 dpi, the 250 px column beside the mosaic
         cells = min(3.2, width * 0.85 * rows / cols)  # height of the cells, inches
-        figure = Figure(figsize=(width, cells + 1.45), dpi=100, layout="constrained")
+        figure = Figure(figsize=(width, cells + 1.45), dpi=dpi, layout="constrained")
         self.canvas = FigureCanvasAgg(figure)
         self.axes = figure.add_subplot()
         self.image = self.axes.imshow(np.zeros(self.shape), cmap="bone_r", vmin=0, vmax=1,
@@ -998,7 +1075,7 @@ class _UMatrixPlot:
 
 
 def build_explorer(covers=BUNDLED_COVERS, *, display_width=480, display_height=560,
-                   progress_delay=0.5, background=None):
+                   progress_delay=0.5, background=None, umatrix_dpi=100):
     """Sliders over the whole pipeline: change a setting, see the new map.
 
     Parameters
@@ -1013,6 +1090,10 @@ def build_explorer(covers=BUNDLED_COVERS, *, display_width=480, display_height=5
     background : bool, optional
         Train in a background thread, so that a newer setting replaces the
         one training. By default True inside a Jupyter kernel.
+    umatrix_dpi : int
+        Resolution of the U-matrix figure: 100 draws it 250 px wide with
+        10 px labels; the projector page (tutorial_kit/projector.py) draws it
+        larger.
 
     Returns
     -------
@@ -1023,4 +1104,5 @@ def build_explorer(covers=BUNDLED_COVERS, *, display_width=480, display_height=5
         an exception.
     """
     return Explorer(covers, display_width=display_width, display_height=display_height,
-                    progress_delay=progress_delay, background=background)
+                    progress_delay=progress_delay, background=background,
+                    umatrix_dpi=umatrix_dpi)
