@@ -282,6 +282,7 @@ def neighbours_to_compare(n_covers, k=5):
     >>> neighbours_to_compare(100), neighbours_to_compare(3)
     (5, 2)
     """
+    n_covers, k = checks.value("n_covers", n_covers), checks.value("k", k)
     return min(k, n_covers - 1)
 
 # ---------------------------------------------------------------------------
@@ -375,6 +376,7 @@ def settings_for_grid(preset, rows, cols, **changes):
     >>> settings_for_grid("default", 10, 10)["sigma"], settings_for_grid("default", 2, 2)["sigma"]
     (4.0, 2.0)
     """
+    rows, cols = checks.grid(rows, cols)
     settings = som_settings(preset, **changes)
     settings["sigma"] = min(settings["sigma"], float(np.floor(np.hypot(rows, cols))))
     return settings
@@ -397,6 +399,7 @@ def can_start_on_pca(n_features, rows, cols):
     >>> can_start_on_pca(99, 10, 10), can_start_on_pca(1, 1, 2)
     (True, False)
     """
+    n_features, (rows, cols) = checks.value("n_features", n_features), checks.grid(rows, cols)
     return n_features >= 2 and min(rows, cols) >= 2
 
 

@@ -97,6 +97,10 @@ WRONG = {
     "save_png 4-D": (lambda: helpers.save_png(COVERS, "/nonexistent/x.png"), "image", "shape"),
     "read_genres names=None": (lambda: helpers.read_genres(None), "names", "None"),
     "format_quality list": (lambda: helpers.format_quality([1, 2]), "report", "list"),
+    "dpq_gains positions 0.5": (lambda: helpers.dpq_gains(DATA, POSITIONS + 0.5), "positions", "0.5"),
+    "settings_for_grid rows='2'": (lambda: helpers.settings_for_grid("default", "2", 2), "rows", "text"),
+    "neighbours_to_compare n_covers='5'": (lambda: helpers.neighbours_to_compare("5"), "n_covers", "text"),
+    "can_start_on_pca n_features='2'": (lambda: helpers.can_start_on_pca("2", 2, 2), "n_features", "text"),
 }
 
 

@@ -16,8 +16,9 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 KIT = REPO / "tutorial_kit"
-LOWER = {"checks", "exact", "fast", "figures", "files", "images", "progress", "versions", "download"}
-APPLICATIONS = {"cli", "explorer", "exercises", "notebook", "projector"}
+LOWER = {"checks", "exact", "fast", "figures", "files", "images", "interrupts", "progress", "versions",
+         "download"}
+APPLICATIONS = {"cli", "demos", "explorer", "exercises", "notebook", "projector"}
 
 
 def _imports(path):

@@ -38,6 +38,8 @@ RULES = {
     "curve_points": Rule(True, 1),
     "max_side": Rule(True, 1),
     "n_covers": Rule(True, 1),
+    "n_features": Rule(True, 1),
+    "k": Rule(True, 1),
     "seed": Rule(True, 0, MAX_SEED), "random_seed": Rule(True, 0, MAX_SEED),
     # below 1e-100, 2 sigma^2 (sigma shrinks to a third with asymptotic_decay) rounds to 0
     # and MiniSom's neighbourhood functions divide by zero
