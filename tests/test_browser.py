@@ -8,15 +8,19 @@ notebook is never touched. Jupyter's and IPython's folders are temporary too.
 Chromium opens the notebook on a 1366x768 laptop screen with the file browser
 open and runs all cells. The tests then work down the explorer like a student:
 a key on the sigma slider (slider, status line and mosaic all on screen), the
-reset button, a refused grid and a failed load (picture dimmed to opacity 0.5
+reset button, a refused grid and a failed load (mosaic dimmed to opacity 0.5
 or less, status line says what is still shown, cleared by the next good
 update), the arrow keys on a dropdown (the value changes, the notebook stays
-on its cell), a folder with broken files (counted, listed one click away),
-and the static HTML export (the fallback picture, with alt text).
+on its cell), sigma dragged and key-pressed to whole numbers with the
+triangle (never refused), a folder with broken files (counted, listed one
+click away), and the static HTML export (the fallback picture, with alt text).
+Accessibility: axe-core (installed from npm by .ci/run into output/axe) finds
+no critical or serious problem in the notebook's outputs, as shown and
+dimmed; every control has a name and a focus ring of 2 px or more.
 Screenshots go to tests/artifacts/.
 
-It skips when Chromium or the playwright package is missing, unless the
-environment variable REQUIRE_BROWSER=1 is set (as in CI): then it fails.
+It skips when Chromium, the playwright package or axe-core is missing, unless
+the environment variable REQUIRE_BROWSER=1 is set (as in CI): then it fails.
 Playwright's own browser downloads are never used.
 """
 import json
@@ -40,6 +44,9 @@ ARTIFACTS = REPO / "tests" / "artifacts"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 TIMEOUT_MS = 45_000  # for any single wait in the browser
+# axe-core, from the npm registry, in a git-ignored folder (.ci/run installs it there).
+AXE_INSTALL = "npm install --no-save --prefix output/axe axe-core@4"
+AXE = REPO / "output" / "axe" / "node_modules" / "axe-core" / "axe.min.js"
 
 
 def _unavailable(reason):
@@ -65,6 +72,31 @@ def _require_browser():
     except ImportError:
         _unavailable("the playwright package is not installed (pip install playwright)")
     return chromium, sync_playwright
+
+
+def axe_violations(page, selector):
+    """axe-core's critical and serious violations inside the elements ``selector`` matches.
+
+    Returns
+    -------
+    list of str
+        One line per rule broken: impact, rule, number of elements, the first
+        element and what is wrong with it. Skips (fails when REQUIRE_BROWSER=1)
+        if axe-core is not installed.
+    """
+    if not AXE.exists():
+        _unavailable(f"axe-core is not installed: run {AXE_INSTALL}")
+    if not page.evaluate("() => typeof window.axe !== 'undefined'"):
+        page.add_script_tag(path=str(AXE))
+    return page.evaluate(
+        """async selector => {
+             const include = [...document.querySelectorAll(selector)];
+             if (!include.length) return [`nothing matches ${selector}`];
+             const result = await axe.run({include}, {resultTypes: ['violations']});
+             return result.violations.filter(v => ['critical', 'serious'].includes(v.impact))
+               .map(v => `${v.impact} ${v.id} x${v.nodes.length}: ${v.nodes[0].target.join(' ')}`
+                         + ` (${v.nodes[0].failureSummary.replace(/\\s+/g, ' ')})`);
+           }""", selector)
 
 
 def _free_port():
@@ -242,7 +274,8 @@ def _wait_for_new_mosaic(page, old):
 
 
 def _opacity(page):
-    return float(_main(page).locator(".som-explorer-picture").evaluate(
+    """The opacity of the main explorer's mosaic (dimmed while stale)."""
+    return float(_main(page).locator(".som-explorer-mosaic img").evaluate(
         "e => getComputedStyle(e).opacity"))
 
 
@@ -250,7 +283,7 @@ def _wait_opacity(page, dimmed):
     condition = "<= 0.5" if dimmed else "== 1"
     page.wait_for_function(
         "() => { const e = document.querySelector("
-        "  '.som-explorer:not(.som-explorer-panel) .som-explorer-picture');"
+        "  '.som-explorer:not(.som-explorer-panel) .som-explorer-mosaic img');"
         f" return e && Number(getComputedStyle(e).opacity) {condition}; }}", timeout=TIMEOUT_MS)
 
 
@@ -326,6 +359,49 @@ def test_the_notebook_runs_without_errors_and_shows_the_explorer(page):
 
 
 @pytest.mark.slow
+def test_axe_finds_no_serious_problem_in_the_notebooks_widgets_and_outputs(page):
+    """axe-core on every output of notebook 05 (the explorer, the tour's panels, the
+    printed results), JupyterLab's own chrome left aside."""
+    found = axe_violations(page, ".jp-Notebook .jp-OutputArea")
+    assert not found, "\n".join(found)
+
+
+@pytest.mark.slow
+def test_every_control_has_a_name_and_a_clear_focus_ring(page):
+    """Slider handles and dropdowns are named after their label, the folder box after
+    its tooltip; a focused dropdown, button or handle gets a ring of 2 px or more, in a
+    colour with at least 3:1 contrast against the white page."""
+    main = _main(page)
+    for handle in main.locator(".noUi-handle").all():
+        assert handle.get_attribute("aria-label"), handle.evaluate("e => e.outerHTML")
+    assert main.locator(".som-explorer-neighborhood select").get_attribute("aria-label") \
+        == "neighbourhood"
+    assert "folder" in main.locator(".som-explorer-folder input").get_attribute("aria-label")
+    for control in (".som-explorer-placement select", ".som-explorer-reset-button",
+                    ".som-explorer-sigma .noUi-handle"):
+        element = main.locator(control)
+        element.focus()
+        width, colour = element.evaluate(
+            "e => { const s = getComputedStyle(e); return [parseFloat(s.outlineWidth),"
+            " s.outlineStyle === 'none' ? null : s.outlineColor]; }")
+        assert width >= 2 and colour, (control, width, colour)
+        red, green, blue = (int(v) for v in re.findall(r"\d+", colour)[:3])
+        assert _contrast((red, green, blue), (255, 255, 255)) >= 3, (control, colour)
+    page.screenshot(path=ARTIFACTS / "laptop_focus_ring.png")
+    page.keyboard.press("Escape")
+
+
+def _contrast(first, second):
+    """WCAG contrast ratio of two sRGB colours given as 0-255 triples."""
+    def luminance(rgb):
+        linear = [c / 255 / 12.92 if c / 255 <= 0.04045 else ((c / 255 + 0.055) / 1.055) ** 2.4
+                  for c in rgb]
+        return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+    high, low = sorted((luminance(first), luminance(second)), reverse=True)
+    return (high + 0.05) / (low + 0.05)
+
+
+@pytest.mark.slow
 def test_on_a_laptop_the_moved_control_and_the_mosaic_are_visible_together(page):
     """1366x768 with the file browser open: scroll to the explorer, press a key on
     the sigma slider, and the slider, the status line and the whole mosaic are
@@ -379,6 +455,8 @@ def test_a_refused_grid_dims_the_picture_until_a_good_update(page):
     _wait_opacity(page, dimmed=True)
     page.screenshot(path=ARTIFACTS / "laptop_refused.png")
     assert _mosaic_src(page) == before
+    found = axe_violations(page, ".som-explorer:not(.som-explorer-panel)")  # dimmed: contrast
+    assert not found, "\n".join(found)
     page.keyboard.press("End")  # 20 rows: fits again
     _wait_for_new_mosaic(page, before)
     _wait_status(page, "^100 covers on 20x10")

@@ -503,3 +503,19 @@ def test_a_panel_without_controls_shows_the_status_and_the_picture(explorer):
 def test_the_run_time_never_wraps_apart_from_its_unit(explorer):
     assert explorer.set(seed=3)
     assert f"trained in {explorer.seconds:.2f}\u00a0s" in explorer.message
+
+
+def test_the_projector_page_shows_the_live_explorer_alone_and_large(covers_dir, monkeypatch):
+    """tutorial_kit/projector.py: its style, then the widget (no static fallback
+    under it); a mosaic drawn large enough for a projector, a U-matrix at 220 dpi."""
+    import IPython.display
+    from tutorial_kit import projector
+
+    shown = []
+    monkeypatch.setattr(IPython.display, "display", lambda *objects: shown.extend(objects))
+    ex = projector.show(covers_dir)
+    assert [type(item).__name__ for item in shown] == ["HTML", "VBox"] and shown[1] is ex.widget
+    assert "som-explorer-projector" in ex.widget._dom_classes
+    assert "max(14px, 2.2vh)" in shown[0].data
+    assert max(Image.open(io.BytesIO(ex.mosaic_jpeg)).size) > 900
+    assert Image.open(io.BytesIO(ex.umatrix_png)).size[0] == 550

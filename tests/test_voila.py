@@ -13,12 +13,16 @@ a student's 1366x768 laptop and a 1920x1080 projector would, and checks:
   least 2% of the window's height (22 px at 1080: readable from the back);
 - content: no code, no prose of notebook 05, no exercise output, no
   solutions; every link and every request of the page answers (no 403);
-- it works: an arrow key on the sigma slider draws a new mosaic.
+- it works: an arrow key on the sigma slider draws a new mosaic;
+- accessibility: axe-core finds no critical or serious problem on the page, as
+  shown and with the picture dimmed, and the dimmed quality figures keep a
+  contrast of 4.5:1 or more.
 
 Screenshots go to tests/artifacts/. It skips with the reason when Voilà,
 Chromium or playwright is missing (unless REQUIRE_BROWSER=1, as in CI).
 """
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -29,8 +33,9 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from test_browser import (ARTIFACTS, CHROMIUM_ARGS, REPO, _free_port,  # noqa: E402
-                          _kill_group, _require_browser, _unavailable, _wait_until_answering)
+from test_browser import (ARTIFACTS, CHROMIUM_ARGS, REPO, _contrast,  # noqa: E402
+                          _free_port, _kill_group, _require_browser, _unavailable,
+                          _wait_until_answering, axe_violations)
 
 pytestmark = pytest.mark.slow
 PROJECTOR = REPO / "notebooks" / "projector" / "explorer.ipynb"
@@ -205,5 +210,33 @@ def test_an_arrow_key_on_the_projector_redraws_the_mosaic(projector):
         status = page.locator(f"{EXPLORER} .som-explorer-status").text_content()
         assert f"sigma {start - 0.5:g}" in status
         page.screenshot(path=ARTIFACTS / "projector_after_sigma.png")
+    finally:
+        page.close()
+
+
+def test_axe_finds_no_serious_problem_on_the_projector_page(projector):
+    """The whole page, as shown and with the picture dimmed by a refused grid."""
+    page, _, _ = _open(projector, 1366, 768)
+    try:
+        found = axe_violations(page, "body")
+        assert not found, "\n".join(found)
+        page.locator(f"{EXPLORER} .som-explorer-rows .noUi-handle").focus()
+        page.keyboard.press("Home")  # 1 row: refused, the picture dimmed
+        page.wait_for_function(f"() => /do not fit/.test(document.querySelector("
+                               f"'{EXPLORER} .som-explorer-status').textContent)")
+        page.wait_for_timeout(400)  # the dimming's transition
+        page.screenshot(path=ARTIFACTS / "projector_dimmed.png")
+        found = axe_violations(page, "body")
+        assert not found, "\n".join(found)
+        # The dimmed quality figures stay readable: their colour, faded by every
+        # opacity above it, against the white page (measured here too, so that the
+        # check does not hang on how axe-core treats faded text).
+        for colour, opacity in page.locator(f"{EXPLORER} .som-explorer-metrics td").evaluate_all(
+                "cells => cells.map(e => { let o = 1;"
+                "  for (let a = e; a; a = a.parentElement) o *= Number(getComputedStyle(a).opacity);"
+                "  return [getComputedStyle(e).color, o]; })"):
+            rgb = [float(v) for v in re.findall(r"[\d.]+", colour)[:3]]
+            seen = [opacity * c + (1 - opacity) * 255 for c in rgb]
+            assert _contrast(seen, (255, 255, 255)) >= 4.5, (colour, opacity)
     finally:
         page.close()

@@ -8,7 +8,7 @@ gives the one command that serves it with Voilà::
 The page holds nothing but the explorer: no prose, no exercises, no links.
 Its text and controls grow with the window's height (about 24 px on a
 1080-pixel projector, so that the back row can read them), and the mosaic
-takes the height that is left: about 85% of a 1920x1080 window, and the
+takes the height that is left: 84% of a 1920x1080 window (measured), and the
 whole explorer still fits a 1366x768 laptop without scrolling.
 """
 
@@ -26,14 +26,16 @@ UMATRIX_DPI = 220  # the U-matrix figure 550 px wide, its labels 30 px tall befo
 # Sizes follow the window's height (vh): 2.2vh is 24 px at 1080 and 17 px at 768.
 # The explorer's own style block (explorer._STYLE) sets 14 px; these rules are more
 # specific and win. The mosaic gets the height left under the status line
-# (three lines tall), the U-matrix and the quality figures the width left.
+# (three lines tall), the U-matrix and the quality figures the width left. The
+# first rules take away the page's margins and the output prompts (Voilà's page
+# is the notebook's, without its code).
 STYLE = """<style>
 body, .jp-Notebook, #rendered_cells { padding: 0 !important; margin: 0 !important; }
 .jp-Cell, .jp-Cell-outputWrapper, .jp-OutputArea-child, .jp-OutputArea-output {
   padding: 0 !important; margin: 0 !important; max-width: none !important; }
 .jp-OutputPrompt, .jp-InputPrompt { display: none !important; }
 .som-explorer.som-explorer-projector { --jp-widgets-font-size: max(14px, 2.2vh);
-  --jp-widgets-inline-height: max(28px, 3.6vh); --jp-widgets-inline-label-width: 7.5em;
+  --jp-widgets-inline-height: max(28px, 3.6vh);
   font-size: max(14px, 2.2vh); width: 100%; box-sizing: border-box; padding: 1vh 1vw 0 1vw; }
 .som-explorer-projector .widget-label, .som-explorer-projector .widget-readout,
 .som-explorer-projector select, .som-explorer-projector input,
