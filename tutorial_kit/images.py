@@ -231,11 +231,6 @@ def read_header(path):
     return Header(upright, cost)
 
 
-def upright_size(path):
-    """(width, height) of an image once turned upright, reading only its header."""
-    return read_header(path).upright
-
-
 class _Budget:
     """Memory that decodes in progress take together, at most ``total`` bytes.
 
