@@ -521,7 +521,7 @@ def _train_som(data, rows, cols, settings, random_seed, progress=None, curve_poi
     # weights grow without bound; healthy ones stay among the covers.
     weights, limit = som.get_weights(), 100 * max(np.abs(data).max(), 1)
     if not (np.isfinite(weights).all() and np.abs(weights).max() <= limit):
-        raise ValueError(checks.divergence(settings))
+        raise ValueError(checks.divergence(settings, len(data)))
     steps, errors = zip(*curve)
     return TrainedSom(som, np.array(steps), np.array(errors))
 

@@ -199,3 +199,15 @@ def test_a_diverged_training_says_which_setting_made_it_diverge(settings, says):
         helpers.train_som(data, 5, 5, iterations=2000, initialization="samples", **settings)
     assert says in str(error.value)
     assert "lower the learning rate or choose another" not in str(error.value)
+
+
+def test_a_diverged_training_of_one_cover_says_why():
+    """Issue 21: the 2019 post's settings diverge on one cover (triangle, sigma 3, rate 0.5)."""
+    one = np.random.default_rng(0).normal(size=(1, 10))
+    with pytest.raises(ValueError) as error:
+        helpers.train_som(one, 10, 10, **helpers.som_settings("original"))
+    assert str(error.value) == (
+        "training diverged: MiniSom's triangle is sigma^2 = 9 at the winner, so at learning_rate "
+        "0.5 each step moves it 4.5 times its distance to the cover and the weights grew without "
+        "bound (with 1 cover, the steps overshoot the same way every time); keep learning_rate x "
+        "sigma^2 under 2")

@@ -44,28 +44,21 @@ def run(arguments, cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, limit_mb
 
 
 @pytest.mark.slow
-def test_a_closed_stdout_is_one_error_line_after_the_outputs(covers, tmp_path):
-    result = run([covers, "--positions", tmp_path / "p.csv", *QUICK], tmp_path,
-                 stdout=None, closed=1)  # `>&-`
+@pytest.mark.parametrize("stdout, reason", [("closed", "stdout is closed"),  # `>&-`
+                                            ("/dev/full", "No space left on device")])
+def test_a_closed_or_full_stdout_is_one_error_line_after_the_outputs(covers, tmp_path, stdout,
+                                                                     reason):
+    with open("/dev/full", "w") as full:
+        result = run([covers, "--positions", tmp_path / "p.csv", *QUICK], tmp_path,
+                     stdout=full if stdout == "/dev/full" else None,
+                     closed=1 if stdout == "closed" else None)
     stderr = result.stderr.decode()
     lines = [line for line in stderr.splitlines() if not line.startswith("warning: ")]
     assert "Traceback" not in stderr
-    assert lines == [f"error: could not print the result on stdout: stdout is closed "
+    assert lines == [f"error: could not print the result on stdout: {reason} "
                      f"({tmp_path / 'p.csv'} was written)"]
     assert result.returncode == 1
     assert (tmp_path / "p.csv").read_bytes().startswith(b"file,row,col\n")
-
-
-@pytest.mark.slow
-def test_a_full_stdout_is_one_error_line_after_the_outputs(covers, tmp_path):
-    with open("/dev/full", "w") as full:
-        result = run([covers, "--positions", tmp_path / "p.csv", *QUICK], tmp_path, stdout=full)
-    stderr = result.stderr.decode()
-    lines = [line for line in stderr.splitlines() if not line.startswith("warning: ")]
-    assert "Traceback" not in stderr
-    assert lines == [f"error: could not print the result on stdout: No space left on device "
-                     f"({tmp_path / 'p.csv'} was written)"]
-    assert result.returncode == 1
 
 
 @pytest.mark.slow

@@ -43,6 +43,16 @@ def test_the_cost_of_a_jpeg_counts_its_reduced_scale(tmp_path):
     assert header.decode_bytes == 1000 * 750 * 4.5  # decoded at 1/8 scale at best
 
 
+def test_a_progressive_jpeg_counts_its_coefficients_at_full_size(tmp_path):
+    """libjpeg keeps a progressive file's coefficients whole: draft does not shrink them."""
+    image = Image.new("RGB", (8000, 6000), "green")
+    image.save(tmp_path / "progressive.jpg", progressive=True)  # 4:2:0, as by default
+    image.save(tmp_path / "progressive444.jpg", progressive=True, subsampling=0)
+    drafted = 1000 * 750 * 4.5
+    assert read_header(tmp_path / "progressive.jpg").decode_bytes == drafted + 2 * 8000 * 6000 * 1.5
+    assert read_header(tmp_path / "progressive444.jpg").decode_bytes == drafted + 2 * 8000 * 6000 * 3
+
+
 def test_decodes_wait_for_the_budget_and_one_always_gets_through():
     budget = images._Budget(100)
     peak, lock = [0], threading.Lock()
@@ -93,8 +103,8 @@ def peak_mb(command, cwd):
 
 @pytest.fixture(scope="module")
 def worst_folder(tmp_path_factory):
-    """93 covers, then every kind of picture that is big when decoded, each under the bomb limit."""
-    folder = write_striped_covers(tmp_path_factory.mktemp("worst") / "covers", n=93,
+    """91 covers, then every kind of picture that is big when decoded, each under the bomb limit."""
+    folder = write_striped_covers(tmp_path_factory.mktemp("worst") / "covers", n=91,
                                   size=(185, 278))
     for name, mode, side, colour in [("huge_a.png", "RGB", 9000, (10, 200, 30)),
                                      ("huge_b.png", "RGB", 9000, (200, 200, 30)),
@@ -102,8 +112,10 @@ def worst_folder(tmp_path_factory):
                                      ("wide_b.webp", "RGB", 4400, (220, 20, 230)),
                                      ("palette.png", "P", 7000, 7),
                                      ("deep.png", "I;16", 5000, 30000),
-                                     ("bomb.webp", "RGB", 9400, (1, 2, 3))]:
-        Image.new(mode, (side, side), colour).save(folder / name, quality=50)
+                                     ("bomb.webp", "RGB", 9400, (1, 2, 3)),
+                                     ("progressive_a.jpg", "RGB", 9400, (90, 10, 10)),
+                                     ("progressive_b.jpg", "RGB", 9400, (10, 90, 10))]:
+        Image.new(mode, (side, side), colour).save(folder / name, quality=50, progressive=True)
     return folder
 
 

@@ -7,7 +7,8 @@ exercises, notebook) sit on top.
 
 ``helpers.py`` holds what the notebooks teach. This package holds the rest:
 
-- ``checks``     input checks shared by helpers' sections (validated once, at the boundary)
+- ``checks``     one rule per parameter, shared by helpers, the command line and the explorer
+- ``interrupts`` Ctrl-C, SIGTERM and SIGHUP as one exception, held back while outputs commit
 - ``figures``    matplotlib display of covers and mosaics (``helpers.show_*``)
 - ``images``     robust decoding of any folder of covers (used by ``helpers.load_covers``)
 - ``files``      safe writing of outputs: complete files or none; the fast PNG writer

@@ -113,17 +113,20 @@ def value(name, got, shown=None):
     return float(got)
 
 
-def divergence(settings):
+def divergence(settings, n_covers):
     """Why training diverged (the weights grew without bound), and what to change, in one line.
 
     ``settings`` are `helpers.train_som`'s. A step moves the winner by
     learning_rate x (the neighbourhood at the winner) of its distance to the
-    cover; past 2, every step overshoots further. The neighbourhood is 1 at
-    the winner, but sigma^2 for MiniSom's triangle, and the mexican hat
-    pushes the neighbours away.
+    cover; past 2, every step overshoots further (with many covers the
+    overshoots point many ways and mostly cancel; with one or two they add
+    up). The neighbourhood is 1 at the winner, but sigma^2 for MiniSom's
+    triangle, and the mexican hat pushes the neighbours away.
     """
     rate, sigma = settings["learning_rate"], settings["sigma"]
     function = settings["neighborhood_function"]
+    few = (f" (with {n_covers} cover{'s' if n_covers > 1 else ''}, the steps overshoot the "
+           "same way every time)" if n_covers <= 2 else "")
     if function == "mexican_hat":
         return ("training diverged: the mexican_hat neighbourhood pushes the winner's neighbours "
                 f"away, and at learning_rate {rate:g} and sigma {sigma:g} the weights grew "
@@ -132,10 +135,10 @@ def divergence(settings):
     if function == "triangle" and rate * sigma ** 2 > 2:
         return (f"training diverged: MiniSom's triangle is sigma^2 = {sigma ** 2:g} at the winner, "
                 f"so at learning_rate {rate:g} each step moves it {rate * sigma ** 2:g} times its "
-                "distance to the cover and the weights grew without bound; keep learning_rate x "
-                "sigma^2 under 2")
+                f"distance to the cover and the weights grew without bound{few}; keep "
+                "learning_rate x sigma^2 under 2")
     return (f"training diverged: at learning_rate {rate:g} each step overshoots and the weights "
-            "grew without bound; lower the learning_rate (0.5 is the default)")
+            f"grew without bound{few}; lower the learning_rate (0.5 is the default)")
 
 
 def choice(name, got, options):

@@ -257,7 +257,7 @@ def pin_target(path, *, what="output", covers_dir=None):
     path = Path(path)
     folder = None
     with contextlib.suppress(OSError):
-        folder = _identity(os.stat(path.parent if str(path.parent) else "."))
+        folder = _identity(os.stat(path.parent))
     inputs = set()
     if covers_dir is not None:
         with contextlib.suppress(OSError):
@@ -300,8 +300,7 @@ class _Slot:
         """Open the folder (made if missing) and check it is still the one that was checked."""
         target = self.target
         target.path.parent.mkdir(parents=True, exist_ok=True)
-        self.folder = os.open(target.path.parent if str(target.path.parent) else ".",
-                              _DIRECTORY_FLAGS)
+        self.folder = os.open(target.path.parent, _DIRECTORY_FLAGS)
         here = _identity(os.fstat(self.folder))
         if here in target.inputs:
             raise OutputError(f"{target.what} '{self.shown}': its folder is now the covers "
