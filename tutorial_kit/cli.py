@@ -28,7 +28,7 @@ from tutorial_kit import progress as _progress
 from tutorial_kit.files import (check_distinct, check_target, pin_target, png_bytes,
                                 positions_csv, write_files)
 from tutorial_kit.progress import to_stderr
-from tutorial_kit.images import MAX_SIDE, format_bytes, printable, read_folder, scan_folder
+from tutorial_kit.images import MAX_SIDE, format_bytes, one_line, printable, read_folder, scan_folder
 
 # --- limits, checked before any work ---------------------------------------------------
 # Estimated peak memory of one run, and estimated time of training and
@@ -115,7 +115,7 @@ def main(argv=None):
             raise  # a bug, not a limit: its traceback is needed
         # no memory left for a thread's stack is out of memory too (`ulimit -v`)
         _progress.end_line()
-        detail = f" ({_one_line(error)})" if str(error) else ""
+        detail = f" ({one_line(error, name_file=True)})" if str(error) else ""
         to_stderr(f"error: out of memory{detail}; try fewer covers or a smaller --max-side")
         return 1
     finally:
@@ -153,8 +153,7 @@ def _main(argv, written):
             warnings.simplefilter("always")
             covers, result = _run_cli(args, scan, status)
         for warning in caught:  # e.g. MiniSom's "Warning: sigma might be too high"
-            text = re.sub(r"^warning:\s*", "", " ".join(str(warning.message).split()), flags=re.I)
-            to_stderr(f"warning: {printable(text)}")
+            to_stderr("warning: " + re.sub(r"^warning:\s*", "", one_line(warning.message), flags=re.I))
         contents = []
         if "out" in outputs:
             status(f"writing {printable(outputs['out'].path.name)}")
@@ -168,7 +167,7 @@ def _main(argv, written):
         status(None)
     except (ValueError, OSError, ImportError) as error:
         _progress.end_line()
-        to_stderr(f"error: {_one_line(error)}")
+        to_stderr(f"error: {one_line(error, name_file=True)}")
         return 1
     placed = len(covers.names) - len(result.placement.dropped)
     return _summary(f"{placed} covers on a {result.rows}x{result.cols} grid: "
@@ -195,12 +194,6 @@ def _summary(line, written):
             os.dup2(devnull, sys.stdout.fileno())
         return 1
     return 0
-
-
-def _one_line(error):
-    if isinstance(error, OSError) and error.strerror and error.filename is not None:
-        return f"{printable(error.filename)}: {printable(error.strerror)}"
-    return printable(" ".join(str(error).split()))
 
 
 def _check_options(args):
@@ -345,7 +338,7 @@ class _Imports:
                               f"{seconds} s (is memory short, e.g. under `ulimit -v`?)")
         if self.failure is not None:
             name, error = self.failure
-            text = " ".join(str(error).split())
+            text = one_line(error)
             if isinstance(error, MemoryError) or any(
                     sign in text.lower() for sign in ("failed to map", "cannot allocate memory")):
                 raise MemoryError(f"importing {name}: {text}")

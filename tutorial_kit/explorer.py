@@ -36,6 +36,7 @@ from PIL import Image
 from helpers import (BUNDLED_COVERS, NEIGHBORHOODS, PLACEMENTS, PRESETS, arrange_covers,
                      grid_shape_for, load_covers, make_features, make_mosaic)
 from tutorial_kit import checks
+from tutorial_kit.images import one_line
 
 # The iterations slider steps through these values (plus each preset's own):
 # a linear slider from 100 to 50,000 made 1,000 and 20,000 unreachable.
@@ -672,7 +673,7 @@ class Explorer:
             return False
         except Exception as error:  # a refused setting: one line, keep the picture
             if generation == self.generation:
-                self._refuse(_one_line(error))
+                self._refuse(one_line(error, first_line=True))
             return False
         finally:
             self._hide_progress(generation)
@@ -714,7 +715,7 @@ class Explorer:
             first = caught[0]
             source = ("MiniSom" if Path(first.filename).stem == "minisom"
                       else first.category.__name__)
-            text = _one_line(first.message).removeprefix("Warning: ").rstrip(".")
+            text = one_line(first.message, first_line=True).removeprefix("Warning: ").rstrip(".")
             text = text.replace("bubbleare", "bubble are")  # a typo in MiniSom's message
             raise ValueError(f"{source} warns: {text}")
         return arrangement, self._mosaic_jpeg(arrangement), self._umatrix_png(arrangement)
@@ -995,13 +996,7 @@ def _short_reason(error, folder):
     first files skipped, and why) and without naming the folder a second time:
     "no readable cover: 9 files skipped".
     """
-    return _one_line(error).split(" (", 1)[0].replace(f" in '{folder}'", "")
-
-
-def _one_line(error):
-    """The first line of an error or warning message, without the traceback."""
-    text = str(error).strip().splitlines()
-    return text[0] if text else type(error).__name__
+    return one_line(error, first_line=True).split(" (", 1)[0].replace(f" in '{folder}'", "")
 
 
 def _metrics_html(quality):

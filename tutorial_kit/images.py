@@ -178,7 +178,7 @@ def _orientation(image):
     try:
         orientation = image.getexif().get(ExifTags.Base.Orientation, 1)
     except Exception as error:
-        raise CoverError(f"malformed EXIF data: {_one_line(error)}") from None
+        raise CoverError(f"malformed EXIF data: {one_line(error)}") from None
     return orientation if orientation in range(1, 9) else 1  # 1: as stored
 
 
@@ -312,7 +312,7 @@ def read_cover(path, size):
                 image = ImageOps.exif_transpose(image)
             except Exception as error:
                 if orientation != 1:
-                    raise CoverError(f"malformed EXIF data: {_one_line(error)}") from None
+                    raise CoverError(f"malformed EXIF data: {one_line(error)}") from None
             image = _to_rgb(image)
         # Scale so the cover fills `size`, then cut off what sticks out, centred
         # (still in the budget: a palette or 16-bit picture is converted at full size).
@@ -332,10 +332,41 @@ def _to_rgb(image):
     return image.convert("RGB")
 
 
-def _one_line(error):
-    """An exception as one short line of printable text."""
-    message = printable(" ".join(str(error).split()))
-    return message or type(error).__name__
+def one_line(error, name_file=False, first_line=False):
+    """An exception or a warning as one short line of printable text: the one formatter.
+
+    The command line, the explorer and the skip reasons all say errors
+    through it, so a message never spans lines, never carries a terminal
+    code, and is never empty.
+
+    Parameters
+    ----------
+    error : BaseException or Warning
+    name_file : bool
+        An ``OSError`` that names a file reads ``file: reason`` (the command
+        line's outputs); otherwise its own text.
+    first_line : bool
+        Keep only the first line of a long message (MiniSom's warnings).
+
+    Returns
+    -------
+    str
+        The message with its white space folded and control characters
+        escaped (:func:`printable`); the exception's type name if it has no message.
+
+    Examples
+    --------
+    >>> one_line(ValueError()), one_line(ValueError("two\\nlines")), one_line(ValueError("a\\x1bb"))
+    ('ValueError', 'two lines', 'a\\\\x1bb')
+    >>> one_line(FileNotFoundError(2, "No such file", "g.png"), name_file=True)
+    'g.png: No such file'
+    """
+    if name_file and isinstance(error, OSError) and error.strerror and error.filename is not None:
+        return f"{printable(error.filename)}: {printable(error.strerror)}"
+    text = str(error).strip()
+    if first_line and text:
+        text = text.splitlines()[0]
+    return printable(" ".join(text.split())) or type(error).__name__
 
 
 def describe_error(error):
@@ -347,7 +378,7 @@ def describe_error(error):
 
 
 def _describe(error):
-    message = _one_line(error)
+    message = one_line(error)
     if isinstance(error, CoverError):
         return message
     if isinstance(error, (Image.DecompressionBombError, Image.DecompressionBombWarning)):
