@@ -474,17 +474,12 @@ def train_som(data, rows, cols, *, sigma, learning_rate, iterations,
     >>> bool(trained.curve_errors[-1] < trained.curve_errors[0])
     True
     """
+    from minisom import MiniSom
     settings = dict(sigma=sigma, learning_rate=learning_rate, iterations=iterations,
                     neighborhood_function=neighborhood_function, topology=topology,
                     decay_function=decay_function, sigma_decay_function=sigma_decay_function,
                     initialization=initialization)
-    return _train_som(checks.features(data), rows, cols, settings, random_seed, progress,
-                      curve_points)
-
-
-def _train_som(data, rows, cols, settings, random_seed, progress=None, curve_points=50):
-    from minisom import MiniSom
-    (rows, cols), settings = checks.grid(rows, cols), dict(settings)
+    data, (rows, cols) = checks.features(data), checks.grid(rows, cols)
     settings.update({name: checks.value(name, settings[name]) for name in ("sigma", "learning_rate")})
     iterations = checks.value("iterations", settings.pop("iterations"))
     random_seed, curve_points = checks.value("random_seed", random_seed), checks.value(
@@ -641,11 +636,8 @@ def place_covers(weights, data, strategy="assignment", allow_drop=False):
     >>> place_covers(weights, [[2.9], [0.2], [3.1]], "greedy").positions.tolist()
     [[1, 1], [0, 0], [0, 1]]
     """
-    return _place_covers(weights, checks.features(data), strategy, allow_drop)
-
-
-def _place_covers(weights, data, strategy, allow_drop):
     from scipy.optimize import linear_sum_assignment
+    data = checks.features(data)
     weights = np.asarray(weights, dtype=np.float64)
     if weights.ndim != 3 or weights.shape[2] != data.shape[1]:
         raise ValueError(f"weights of shape {weights.shape} do not match features "
@@ -711,13 +703,8 @@ def dpq(data, positions, p=16):
     >>> round(dpq(data, [[0, 0], [0, 3], [0, 1], [0, 2]]), 3)
     0.25
     """
-    p, data = checks.value("p", p), checks.features(data)
-    positions, placed = checks.positions(positions, len(data))
-    return _dpq(data[placed], positions[placed], p)
-
-
-def _dpq(data, positions, p):
-    best, grid = _dpq_gains(data, positions)
+    p = checks.value("p", p)
+    best, grid = dpq_gains(data, positions)
     best_norm = np.linalg.norm(best, ord=p)
     if best_norm == 0:
         return 1.0  # all covers equally far apart: every layout is as good
@@ -761,14 +748,10 @@ def dpq_gains(data, positions):
     >>> curves.best.round(3).tolist(), curves.grid.round(3).tolist()
     ([0.4, 0.25, 0.0], [0.4, 0.25, 0.0])
     """
+    from scipy.spatial.distance import cdist
     data = checks.features(data)
     positions, placed = checks.positions(positions, len(data))
-    return _dpq_gains(data[placed], positions[placed])
-
-
-def _dpq_gains(data, positions):
-    from scipy.spatial.distance import cdist
-    n = len(data)
+    data, positions, n = data[placed], positions[placed], placed.sum()  # dropped covers left out
     if n < 2:
         raise ValueError("DPQ needs at least two placed covers")
     others = ~np.eye(n, dtype=bool)
@@ -813,13 +796,10 @@ def neighbour_distance_ratio(data, positions):
     >>> round(neighbour_distance_ratio(data, [[0, 0], [0, 1], [1, 0], [1, 1]]), 3)
     0.9
     """
+    from scipy.spatial.distance import pdist
     data = checks.features(data)
     positions, placed = checks.positions(positions, len(data))
-    return _neighbour_ratio(data, placed, _side_by_side(positions, placed))
-
-
-def _neighbour_ratio(data, placed, pairs):
-    from scipy.spatial.distance import pdist
+    pairs = _side_by_side(positions, placed)
     side_by_side = np.linalg.norm(data[pairs[:, 0]] - data[pairs[:, 1]], axis=1).mean()
     return float(side_by_side / pdist(data[placed]).mean())
 
@@ -846,10 +826,7 @@ def same_genre_share(genres, positions):
     """
     genres = np.asarray(genres)
     positions, placed = checks.positions(positions, len(genres), "genres")
-    return _genre_share(genres, placed, _side_by_side(positions, placed))
-
-
-def _genre_share(genres, placed, pairs):
+    pairs = _side_by_side(positions, placed)
     n, counts = placed.sum(), np.unique(genres[placed], return_counts=True)[1]
     expected = (counts * (counts - 1)).sum() / (n * (n - 1))
     return float((genres[pairs[:, 0]] == genres[pairs[:, 1]]).mean()), float(expected)
@@ -875,24 +852,21 @@ def quality_report(som, data, positions, genres=None):
         1x1 map, DPQ of fewer than two placed covers, the neighbour figures if no
         two covers sit side by side.
     """
-    return _quality_report(som, checks.features(data), positions, genres)
-
-
-def _quality_report(som, data, positions, genres):
+    data = checks.features(data)
     positions, placed = checks.positions(positions, len(data))
-    pairs, nan = _side_by_side(positions, placed, required=False), float("nan")
+    side_by_side, nan = len(_side_by_side(positions, placed, required=False)) > 0, float("nan")
     report = {
         "quantization_error": float(som.quantization_error(data)),
         "topographic_error": (float(som.topographic_error(data))  # a 1x1 map has no second best
                               if som.get_weights().shape[:2] != (1, 1) else nan),
-        "dpq16": _dpq(data[placed], positions[placed], 16) if placed.sum() >= 2 else nan,
-        "neighbour_ratio": _neighbour_ratio(data, placed, pairs) if len(pairs) else nan,
+        "dpq16": dpq(data, positions, 16) if placed.sum() >= 2 else nan,
+        "neighbour_ratio": neighbour_distance_ratio(data, positions) if side_by_side else nan,
     }
     if genres is not None:
         if len(genres) != len(data):
             raise ValueError(f"{len(data)} feature rows but {len(genres)} genres")
         report["same_genre"], report["same_genre_random"] = (
-            _genre_share(np.asarray(genres), placed, pairs) if len(pairs) else (nan, nan))
+            same_genre_share(genres, positions) if side_by_side else (nan, nan))
     return report
 
 
@@ -1093,12 +1067,13 @@ def arrange_covers(covers=BUNDLED_COVERS, rows=None, cols=None, *, preset="defau
     elif checks.instance("features", features, CoverFeatures, "the CoverFeatures of make_features") \
             and len(features) != len(covers.names):
         raise ValueError(f"features of {len(features)} covers given for {len(covers.names)} covers")
-    data = checks.features(features.values)  # the one check; the steps below trust it
-    trained = _train_som(data, rows, cols, chosen, seed, progress, curve_points)
-    where = _place_covers(trained.som.get_weights(), data, placement, allow_drop)
+    data = features.values
+    trained = train_som(data, rows, cols, random_seed=seed, progress=progress, curve_points=curve_points,
+                        **chosen)
+    where = place_covers(trained.som.get_weights(), data, placement, allow_drop)
     if polish and placement == "assignment":
         where = where._replace(positions=fast.swap_pass(data, where.positions, rows, cols))
-    quality = _quality_report(trained.som, data, where.positions, read_genres(covers.names))
+    quality = quality_report(trained.som, data, where.positions, read_genres(covers.names))
     if features.variance_kept < 1:  # a big folder: say what its reduced features hold
         quality["variance_kept"] = features.variance_kept
     return Arrangement(covers, features, trained, where, rows, cols, chosen, quality)

@@ -52,7 +52,7 @@ def test_arrange_covers_reuses_given_features(folder, monkeypatch):
 
 
 def test_arrange_covers_refuses_a_small_grid_before_training(folder, monkeypatch):
-    monkeypatch.setattr(helpers, "_train_som", lambda *a, **k: pytest.fail("trained anyway"))
+    monkeypatch.setattr(helpers, "train_som", lambda *a, **k: pytest.fail("trained anyway"))
     with pytest.raises(ValueError, match="11 covers do not fit on a 3x3 grid.*at least 3x4"):
         helpers.arrange_covers(folder, 3, 3)
 
@@ -141,23 +141,6 @@ def test_show_covers_checks_its_arguments():
 def test_decay_schedule_needs_a_whole_number_of_iterations(iterations):
     with pytest.raises(ValueError, match="iterations must be a whole number"):
         helpers.decay_schedule("linear_decay_to_zero", 1, iterations)
-
-
-# -- checked once, at the boundary ---------------------------------------------
-
-def test_arrange_covers_checks_the_features_once(folder, monkeypatch):
-    covers = helpers.load_covers(folder)
-    features = helpers.make_features(covers.images)
-    calls = []
-    check = helpers.checks.features
-    monkeypatch.setattr(helpers.checks, "features",  # (squared_distances checks its a and b)
-                        lambda data, name="features": calls.append(name == "features") or
-                        check(data, name))
-    result = helpers.arrange_covers(covers, features=features, **QUICK)
-    assert sum(calls) == 1
-    # ... while each public step, called on its own, checks its own input
-    helpers.quality_report(result.trained.som, features.values, result.placement.positions)
-    assert sum(calls) == 2
 
 
 def test_arrange_covers_refuses_features_of_other_covers(folder):
