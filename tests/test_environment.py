@@ -58,9 +58,66 @@ def test_requirements_and_environment_list_the_same_packages_and_versions():
     assert pip_requirements() == conda_requirements()
 
 
-def test_environment_covers_the_design_card():
-    card = {"jupyterlab", "numpy", "imageio", "scikit-learn", "minisom", "matplotlib", "ipywidgets", "nbval"}
-    assert card <= set(pip_requirements())
+# Declared for what they run, not imported by the tutorial's code.
+NOT_IMPORTED = {"jupyterlab": "the notebook interface", "nbval": "the notebooks' tests (a pytest plugin)"}
+
+
+def _imported_top_level_modules():
+    """Top-level modules that helpers.py, tutorial_kit/ and the notebooks import."""
+    import ast
+    import json
+    sources = [path.read_text(encoding="utf-8") for path in [REPO / "helpers.py", *(REPO / "tutorial_kit").glob("*.py")]]
+    for notebook in (REPO / "notebooks").rglob("*.ipynb"):
+        cells = json.loads(notebook.read_text(encoding="utf-8"))["cells"]
+        sources += ["\n".join(line for line in "".join(cell["source"]).splitlines() if not line.startswith(("%", "!")))
+                    for cell in cells if cell["cell_type"] == "code"]
+    modules = set()
+    for source in sources:
+        for node in ast.walk(ast.parse(source)):
+            if isinstance(node, ast.Import):
+                modules |= {alias.name.split(".")[0] for alias in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                modules.add(node.module.split(".")[0])
+    return modules
+
+
+def _installed_by(requirements):
+    """Every distribution that installing ``requirements`` brings, dependencies included."""
+    from importlib.metadata import PackageNotFoundError, requires
+    from packaging.requirements import Requirement
+    seen, todo = set(), [name.lower() for name in requirements]
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        try:
+            needs = requires(name) or []
+        except PackageNotFoundError:
+            continue
+        for line in needs:
+            requirement = Requirement(line)
+            if requirement.marker is None or requirement.marker.evaluate({"extra": ""}):
+                todo.append(re.sub(r"[-_.]+", "-", requirement.name.lower()))
+    return seen
+
+
+def test_every_import_is_installed_by_requirements_and_every_requirement_is_used():
+    import sys
+    from importlib.metadata import packages_distributions
+    distributions = packages_distributions()
+    ours = {"helpers", "tutorial_kit", "conftest"}
+    imported = {module for module in _imported_top_level_modules()
+                if module not in sys.stdlib_module_names and module not in ours}
+    declared = set(pip_requirements())
+    installed = _installed_by(declared)
+    used = set()
+    for module in imported:
+        names = {re.sub(r"[-_.]+", "-", name.lower()) for name in distributions.get(module, [])}
+        assert names & installed, f"the tutorial imports {module}, which requirements.txt does not install"
+        used |= names & declared
+    unused = declared - used - set(NOT_IMPORTED)
+    assert not unused, f"requirements.txt declares {sorted(unused)}, which nothing imports"
 
 
 def test_environment_uses_conda_forge():
@@ -224,13 +281,6 @@ def test_readme_test_command_installs_the_lock_and_runs_everything():
     command = _readme_test_command()
     assert "pip install -r tests/requirements.txt -c requirements-lock.txt" in command
     assert command.endswith("python -m pytest tests")  # no -m filter: the slow tests run too
-
-
-def test_ci_floor_step_installs_the_floors_and_runs_units_notebooks_and_command_line():
-    assert "-c requirements-floors.txt" in CI
-    assert '-m "not slow and not lock"' in CI
-    assert "nbconvert --to notebook --execute" in CI
-    assert "helpers.py data/covers" in CI
 
 
 def test_slow_and_lock_markers_are_registered(pytestconfig):
