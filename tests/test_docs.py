@@ -60,7 +60,8 @@ def test_the_taught_functions_have_examples(name):
 
 @pytest.mark.slow  # the examples load the bundled covers and train small maps
 @pytest.mark.parametrize("module", ["helpers", "tutorial_kit.exact", "tutorial_kit.versions",
-                                    "tutorial_kit.fast", "tutorial_kit.checks"])
+                                    "tutorial_kit.fast", "tutorial_kit.checks", "tutorial_kit.images",
+                                    "tutorial_kit.explorer_worker"])
 def test_the_examples_run(module):
     result = doctest.testmod(importlib.import_module(module), optionflags=doctest.ELLIPSIS)
     assert result.failed == 0, f"{result.failed} of {result.attempted} examples of {module} failed"

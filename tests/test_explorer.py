@@ -17,6 +17,7 @@ from PIL import Image
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import helpers  # noqa: E402
 from tutorial_kit import explorer as explorer_module  # noqa: E402
+from tutorial_kit import explorer_view  # noqa: E402
 
 JPEG_MAGIC = b"\xff\xd8\xff"
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -430,7 +431,7 @@ def test_the_keyboard_and_screen_reader_hooks_are_in_the_head(explorer):
 
 @pytest.mark.parametrize("rows, cols", [(2, 7), (1, 2), (10, 10), (5, 20)])
 def test_umatrix_axes_show_whole_rows_and_columns(rows, cols):
-    plot = explorer_module._UMatrixPlot(rows, cols)
+    plot = explorer_view.UMatrixPlot(rows, cols)
     for ticks, size in ((plot.axes.get_xticks(), cols), (plot.axes.get_yticks(), rows)):
         inside = [t for t in ticks if -0.5 <= t <= size - 0.5]
         assert inside and all(float(t).is_integer() for t in inside), ticks

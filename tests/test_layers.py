@@ -18,7 +18,8 @@ REPO = Path(__file__).resolve().parents[1]
 KIT = REPO / "tutorial_kit"
 LOWER = {"checks", "exact", "fast", "figures", "files", "images", "interrupts", "progress", "versions",
          "download"}
-APPLICATIONS = {"cli", "demos", "explorer", "exercises", "notebook", "projector"}
+APPLICATIONS = {"cli", "demos", "explorer", "explorer_view", "explorer_worker", "exercises", "notebook",
+                "projector"}
 
 
 def _imports(path):

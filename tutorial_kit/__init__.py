@@ -3,7 +3,7 @@
 Imports point down only (tests/test_layers.py): the lower modules (checks, exact,
 fast, figures, files, images, progress, versions, download) import nothing above
 them; ``helpers.py`` imports only those; the applications (explorer, projector, cli,
-exercises, notebook) sit on top.
+exercises, notebook, demos, projector) sit on top.
 
 ``helpers.py`` holds what the notebooks teach. This package holds the rest:
 
@@ -18,7 +18,9 @@ exercises, notebook) sit on top.
 - ``versions``   the declared version floors and the lock
 - ``download``   the 2019 post's covers, checked against their SHA-256
 - ``progress``   progress bars for long runs and the command line's status line
-- ``explorer``   the interactive explorer of notebook 05
+- ``explorer``   the interactive explorer of notebook 05: its widgets and their rules;
+                 ``explorer_view`` draws its pictures and words, ``explorer_worker``
+                 runs its training on a background thread (the newest request wins)
 - ``projector``  the explorer alone, scaled to the screen (the projector page)
 - ``cli``        the command line, ``python helpers.py COVERS_DIR [options]``
 - ``notebook``   the one setup cell every notebook starts with

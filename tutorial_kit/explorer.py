@@ -17,12 +17,10 @@ What a student sees must always be true:
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import functools
 import hashlib
 import html
-import io
 import math
 import os
 import threading
@@ -31,11 +29,12 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 
 from helpers import (BUNDLED_COVERS, NEIGHBORHOODS, PLACEMENTS, PRESETS, arrange_covers,
-                     grid_shape_for, load_covers, make_features, make_mosaic)
+                     grid_shape_for, load_covers, make_features)
 from tutorial_kit import checks
+from tutorial_kit import explorer_view as view
+from tutorial_kit.explorer_worker import LatestRequestWorker
 from tutorial_kit.images import one_line
 
 # The iterations slider steps through these values (plus each preset's own):
@@ -43,49 +42,6 @@ from tutorial_kit.images import one_line
 ITERATION_STEPS = (100, 200, 500, 1000, 2000, 5000, 10000, 20000, 50000)
 CUSTOM = "custom"  # the preset shown once a slider differs from the chosen preset
 START_SEED = 42
-
-# Styles of the explorer, and one line of script. The style block makes the
-# text 14 px, dims a stale picture (its images; the quality figures turn grey
-# and italic, still 7:1 against white, so they stay readable), draws a 3 px
-# focus ring (6:1 against white) and hides the static fallback picture
-# (which front ends without widgets show instead). The script, run by an
-# image that fails to load on purpose (widget HTML runs no <script> tags),
-# marks the explorer's dropdowns, buttons and slider handles so that
-# JupyterLab's notebook shortcuts leave their keys alone (Lumino skips an
-# element with ``data-lm-suppress-shortcuts``): without it, the arrow keys on
-# a focused dropdown move to the next cell instead of changing the value. It also makes the status line a live
-# region for screen readers, gives each slider handle and dropdown its name,
-# and the folder box its tooltip as its name.
-_STYLE = """<style>
-.som-explorer { --jp-widgets-font-size: 14px; font-size: 14px; line-height: 1.4; }
-.som-explorer .widget-label, .som-explorer .widget-readout, .som-explorer select,
-.som-explorer input, .som-explorer button { font-size: 14px; }
-.som-explorer .som-stale img { opacity: 0.4; transition: opacity 0.2s; }
-.som-explorer .som-stale .som-explorer-metrics td { color: #595959 !important; font-style: italic; }
-.som-explorer select:focus, .som-explorer button:focus, .som-explorer input:focus,
-.som-explorer .noUi-handle:focus { outline: 3px solid #1a5fb4 !important; outline-offset: 1px; }
-.som-explorer .som-explorer-mosaic img { display: block; width: auto; height: auto;
-  max-width: 100%; max-height: max(240px, calc(100vh - 250px)); }
-.som-explorer .som-explorer-umatrix img { display: block; max-width: 100%; height: auto; }
-.som-explorer details summary { cursor: pointer; }
-.som-explorer-panel .som-explorer-mosaic img { max-height: min(360px, calc(100vh - 230px)); }
-.som-explorer-static { display: none !important; }
-</style>"""
-_SCRIPT = (
-    "var img=this,go=function(n){var r=img.closest('.som-explorer');"
-    "if(!r){if(n<100)setTimeout(function(){go(n+1)},100);return;}"
-    "r.querySelectorAll('select, button, .noUi-handle').forEach(function(e){"
-    "e.setAttribute('data-lm-suppress-shortcuts','true')});"
-    "var s=r.querySelector('.som-explorer-status');"
-    "if(s){s.setAttribute('role','status');s.setAttribute('aria-live','polite');}"
-    "r.querySelectorAll('.widget-slider, .widget-dropdown').forEach(function(w){"
-    "var l=w.querySelector('.widget-label');if(!l)return;"
-    "w.querySelectorAll('.noUi-handle, select').forEach(function(h){"
-    "h.setAttribute('aria-label',l.textContent)})});"
-    "r.querySelectorAll('.som-explorer-folder input').forEach(function(e){"
-    "e.setAttribute('aria-label',e.title||'folder of covers')});};go(0);")
-_HEAD = _STYLE + f'<img src="data:," alt="" style="display:none" onerror="{html.escape(_SCRIPT)}">'
-
 
 class _Superseded(Exception):
     """Raised inside a training run that a newer setting has replaced."""
@@ -184,10 +140,9 @@ class Explorer:
         self._loaded_folder = None  # the folder box text of the covers loaded now
         self._wanted_sigma = PRESETS["default"]["sigma"]  # sigma before fitting a tiny grid
         self._holding = 0
-        self._lock = threading.Lock()
         self._compute_lock = threading.Lock()
-        self._pending = None  # (generation, covers, features, settings, started)
-        self._worker = None
+        # jobs: (generation, covers, features, settings, started); the newest wins
+        self._worker = LatestRequestWorker(self._run)
         self._thumbs = (None, None)  # (cell size, resized covers)
         self._feature_cache = {}
 
@@ -239,7 +194,7 @@ class Explorer:
         self.mosaic = w.HTML(layout=w.Layout(flex="0 1 auto", min_width="120px",
                                              margin="0 10px 0 0"))
         self.umatrix = w.HTML(layout=w.Layout(width="100%"))
-        self.head = w.HTML(_HEAD, layout=w.Layout(height="0px", overflow="hidden",
+        self.head = w.HTML(view.HEAD, layout=w.Layout(height="0px", overflow="hidden",
                                                   margin="0"))
         for name in ("folder", "load_button", "reset_button", "preset", "neighborhood",
                      "placement", "seed", "rows", "cols", "sigma", "iterations",
@@ -352,14 +307,14 @@ class Explorer:
         return ('<div class="som-explorer-static"><p><b>The explorer, as a picture.</b> '
                 'This view cannot run widgets: open the notebook in JupyterLab (or Voilà) '
                 'and run it to move the sliders.</p><figure style="margin:0">'
-                f'{_img(self.mosaic_jpeg, "jpeg", self._mosaic_alt())}'
+                f'{view.img_tag(self.mosaic_jpeg, "jpeg", self._mosaic_alt())}'
                 f'<figcaption>{html.escape(self._caption())}</figcaption></figure></div>')
 
     def _caption(self):
         """What the last picture shows, without the run time (it varies from run to run)."""
         if self.arrangement is None:
             return self.message
-        return _describe(self.shown, len(self.arrangement.covers.names))
+        return view.describe(self.shown, len(self.arrangement.covers.names))
 
     # -- loading -----------------------------------------------------------
 
@@ -408,7 +363,7 @@ class Explorer:
         n, skipped = len(covers.names), covers.skipped
         if skipped:
             self._notes.append(f"{n} loaded, {len(skipped)} skipped (list on the left)")
-        self.skipped.value = _skipped_html(skipped)
+        self.skipped.value = view.skipped_html(skipped)
         rows, cols = grid_shape_for(n)
         with self._hold():
             for slider, fit in ((self.rows, rows), (self.cols, cols)):
@@ -610,13 +565,8 @@ class Explorer:
 
     def wait(self, timeout=60.0):
         """Wait until no training runs or waits; returns :attr:`arrangement`."""
-        deadline = time.monotonic() + timeout
-        while True:
-            with self._lock:
-                worker = self._worker
-            if worker is None or time.monotonic() > deadline:
-                return self.arrangement
-            worker.join(0.05)
+        self._worker.wait(timeout)
+        return self.arrangement
 
     def _begin(self):
         """Start an update: returns its generation number, the newest."""
@@ -640,29 +590,14 @@ class Explorer:
             return self._run(job)
         if self.arrangement is not None:
             self._set_stale(True)
-        self._say(f"training {_describe(settings, len(self.covers.names), short=True)} ..."
+        self._say(f"training {view.describe(settings, len(self.covers.names), short=True)} ..."
                   + self._still_showing(", "))
-        with self._lock:
-            self._pending = job  # replaces (drops) any older request still waiting
-            if self._worker is None:
-                self._worker = threading.Thread(target=self._work, daemon=True,
-                                                name="som-explorer")
-                self._worker.start()
+        self._worker.submit(job)
         if wait or wait is None and not self.background:
             self.wait()
             return self.arrangement is not None and self.generation == generation \
                 and not self.stale
         return True
-
-    def _work(self):
-        """The background thread: run the newest request until none is left."""
-        while True:
-            with self._lock:
-                job, self._pending = self._pending, None
-                if job is None:
-                    self._worker = None
-                    return
-            self._run(job)
 
     def _run(self, job):
         generation, covers, features, settings, started = job
@@ -718,7 +653,9 @@ class Explorer:
             text = one_line(first.message, first_line=True).removeprefix("Warning: ").rstrip(".")
             text = text.replace("bubbleare", "bubble are")  # a typo in MiniSom's message
             raise ValueError(f"{source} warns: {text}")
-        return arrangement, self._mosaic_jpeg(arrangement), self._umatrix_png(arrangement)
+        mosaic, self._thumbs = view.mosaic_jpeg(arrangement, self.display_width, self.display_height,
+                                               self._thumbs)
+        return arrangement, mosaic, view.umatrix_png(arrangement, self.umatrix_dpi)
 
     def _show(self, generation, result, started=None, settings=None):
         """Show a computed result, unless a newer update has started.
@@ -736,67 +673,27 @@ class Explorer:
         self.shown = settings or dict(self.settings(), rows=arrangement.rows,
                                       cols=arrangement.cols, sigma=arrangement.settings["sigma"])
         self.mosaic_jpeg, self.umatrix_png = mosaic_jpeg, umatrix_png
-        self.mosaic.value = _img(mosaic_jpeg, "jpeg", self._mosaic_alt())
-        self.umatrix.value = _img(umatrix_png, "png", _umatrix_alt(arrangement))
-        self.metrics.value = _metrics_html(arrangement.quality)
+        self.mosaic.value = view.img_tag(mosaic_jpeg, "jpeg", self._mosaic_alt())
+        self.umatrix.value = view.img_tag(umatrix_png, "png", view.umatrix_alt(arrangement))
+        self.metrics.value = view.metrics_html(arrangement.quality)
         if started is not None:
             self.seconds = time.perf_counter() - started
         took = f" in {self.seconds:.2f}\u00a0s" if started is not None else ""  # never "0.75 / s"
         notes = "".join(f"; {note}" for note in self._notes + self._clamped)
         self._set_stale(False)
-        self._say(f"{_describe(self.shown, len(arrangement.covers.names))}: "
+        self._say(f"{view.describe(self.shown, len(arrangement.covers.names))}: "
                   f"trained{took}{notes}")
         return True
 
     # -- drawing -------------------------------------------------------------
-
-    def _mosaic_jpeg(self, arrangement):
-        """The mosaic at screen size, as JPEG bytes.
-
-        The cells are as large as fits in ``display_width`` x
-        ``display_height`` (the page shrinks it further to the window). The
-        covers are shrunk once per cell size and then pasted. JPEG, not
-        PNG: the covers are photos, and the mosaic is then about ten times
-        smaller and quicker to encode and send.
-        """
-        border = 2
-        images = arrangement.covers.images
-        height, width = images.shape[1:3]
-        rows, cols = arrangement.rows, arrangement.cols
-        cell_w = (self.display_width + border) / cols - border
-        cell_w = min(cell_w, ((self.display_height + border) / rows - border) * width / height)
-        cell_w = max(8, int(cell_w))
-        cell_h = max(8, round(cell_w * height / width))
-        if self._thumbs[0] != (cell_w, cell_h):
-            small = np.stack([np.asarray(Image.fromarray(image).resize(
-                (cell_w, cell_h), Image.Resampling.LANCZOS)) for image in images])
-            self._thumbs = ((cell_w, cell_h), small)
-        mosaic = make_mosaic(self._thumbs[1], arrangement.placement.positions,
-                             rows, cols, border=border)
-        buffer = io.BytesIO()
-        Image.fromarray(mosaic).save(buffer, format="JPEG", quality=90)
-        return buffer.getvalue()
 
     def _mosaic_alt(self):
         arrangement = self.arrangement
         if arrangement is None:
             return "no mosaic yet"
         return (f"Mosaic of {len(arrangement.covers.names)} covers arranged by the map on a "
-                f"{arrangement.rows}x{arrangement.cols} grid ({_describe(self.shown)}); "
+                f"{arrangement.rows}x{arrangement.cols} grid ({view.describe(self.shown)}); "
                 f"DPQ16 {arrangement.quality['dpq16']:.3f}.")
-
-    def _umatrix_png(self, arrangement):
-        """The U-matrix (``som.distance_map()``) as a PNG with title and colour bar."""
-        with np.errstate(divide="ignore", invalid="ignore"):  # all weights equal: 0 / 0
-            distances = arrangement.trained.som.distance_map(scaling="mean")  # largest is 1
-        distances = np.nan_to_num(distances)
-        key = (*distances.shape, self.umatrix_dpi)
-        with _PLOTS_LOCK:  # one figure per grid size and dpi, shared by all explorers
-            if key not in _PLOTS:
-                if len(_PLOTS) >= 8:
-                    _PLOTS.pop(next(iter(_PLOTS)))
-                _PLOTS[key] = _UMatrixPlot(*key)
-            return _PLOTS[key].png(distances)
 
     # -- progress, state and messages -------------------------------------------
 
@@ -827,7 +724,7 @@ class Explorer:
         return f"{joiner}still showing {self._shown_text()}"
 
     def _shown_text(self):
-        return _describe(self.shown, len(self.arrangement.covers.names), short=True)
+        return view.describe(self.shown, len(self.arrangement.covers.names), short=True)
 
     def _refuse(self, reason, name_settings=True):
         """The settings (or folder) cannot be shown: say why, dim the old picture.
@@ -935,47 +832,6 @@ def sigma_limit(rows, cols):
     return math.floor(2 * math.hypot(rows, cols)) / 2
 
 
-def _describe(settings, n_covers=None, short=False):
-    """The settings in words.
-
-    Short: '100 covers on 10x10, sigma 4, seed 42, learning rate 0.5' (what the
-    tour changes most); long: '100 covers on 10x10, sigma 4, seed 42, gaussian,
-    learning rate 0.5, 5,000 iterations, assignment (default start and decay)'.
-    """
-    text = f"{settings['rows']}x{settings['cols']}, sigma {settings['sigma']:g}, seed {settings['seed']}"
-    if n_covers is not None:
-        text = f"{n_covers} covers on {text}"
-    if short:
-        return f"{text}, learning rate {settings['learning_rate']:g}"
-    return (f"{text}, {settings['neighborhood_function']}, learning rate "
-            f"{settings['learning_rate']:g}, {settings['iterations']:,} iterations, "
-            f"{settings['placement']} ({settings['preset']} start and decay)")
-
-
-def _img(data, kind, alt):
-    encoded = base64.b64encode(bytes(data)).decode("ascii")
-    return f'<img src="data:image/{kind};base64,{encoded}" alt="{html.escape(alt)}">'
-
-
-def _umatrix_alt(arrangement):
-    distances = np.nan_to_num(arrangement.trained.som.distance_map(scaling="mean"))
-    row, col = np.unravel_index(np.argmax(distances), distances.shape)
-    light = np.mean(distances < 0.5)
-    return (f"U-matrix of the {arrangement.rows}x{arrangement.cols} map: each square is one "
-            f"neuron, dark where its neighbours learned different covers. The darkest square "
-            f"is at row {row}, column {col}; {light:.0%} of the squares are light "
-            f"(below half the largest distance).")
-
-
-def _skipped_html(skipped):
-    if not skipped:
-        return ""
-    items = "".join(f"<li><code>{html.escape(name)}</code>: {html.escape(reason)}</li>"
-                    for name, reason in skipped)
-    return (f"<details><summary>&#9888; {len(skipped)} file(s) skipped: show which and why"
-            f"</summary><ul style='margin:4px 0;padding-left:1.2em'>{items}</ul></details>")
-
-
 def _short_path(path):
     """``path`` relative to the working folder if that is short, else as given.
 
@@ -997,84 +853,6 @@ def _short_reason(error, folder):
     "no readable cover: 9 files skipped".
     """
     return one_line(error, first_line=True).split(" (", 1)[0].replace(f" in '{folder}'", "")
-
-
-def _metrics_html(quality):
-    """The quality figures as a small HTML table: name, value, what it says in words."""
-    rows = [("QE", f"{quality['quantization_error']:.1f}",
-             "mean distance from a cover to its neuron: lower means the neurons fit the covers"),
-            ("TE", f"{quality['topographic_error']:.3f}",
-             "share of covers whose two best neurons are not neighbours: lower is smoother"),
-            ("DPQ16", f"{quality['dpq16']:.3f}",
-             "Distance Preservation Quality (Barthel et al. 2023): do similar covers sit "
-             "close? 1 is perfect")]
-    if "same_genre" in quality:
-        rows.append(("same genre", f"{quality['same_genre']:.0%}",
-                     f"of side-by-side covers share a genre (random layout: "
-                     f"{quality['same_genre_random']:.0%})"))
-    cells = "".join(
-        f'<tr><td style="padding:2px 6px 2px 0;vertical-align:top"><b>{name}</b></td>'
-        f'<td style="padding:2px 6px 2px 0;text-align:right;vertical-align:top">{value}</td>'
-        f'<td style="color:#444;padding:2px 0">{html.escape(note)}</td></tr>'
-        for name, value, note in rows)
-    return f'<table style="line-height:1.35;margin:4px 0;font-size:14px">{cells}</table>'
-
-
-_PLOTS = {}  # (rows, cols, dpi) -> _UMatrixPlot
-_PLOTS_LOCK = threading.Lock()
-
-
-class _UMatrixPlot:
-    """A U-matrix figure for one grid size, drawn in full once.
-
-    A matplotlib figure takes about 0.1 s to draw, a fifth of an update.
-    Title, axes and colour bar stay the same from map to map, so we keep
-    them as a background picture and for each new map paint only the
-    cells on top of it (matplotlib's "blitting"), which takes 10 ms.
-    """
-
-    def __init__(self, rows, cols, dpi=100):
-        from matplotlib.backends.backend_agg import FigureCanvasAgg
-        from matplotlib.figure import Figure
-        from matplotlib.ticker import MaxNLocator
-
-        self.shape = (rows, cols)
-        width = 2.5  # inches; at 100 dpi, the 250 px column beside the mosaic
-        cells = min(3.2, width * 0.85 * rows / cols)  # height of the cells, inches
-        figure = Figure(figsize=(width, cells + 1.45), dpi=dpi, layout="constrained")
-        self.canvas = FigureCanvasAgg(figure)
-        self.axes = figure.add_subplot()
-        self.image = self.axes.imshow(np.zeros(self.shape), cmap="bone_r", vmin=0, vmax=1,
-                                      interpolation="nearest", aspect="auto")
-        self.axes.set_title("U-matrix", fontsize=11)
-        self.axes.set_xlabel("column", fontsize=10)
-        self.axes.set_ylabel("row", fontsize=10)
-        # Whole rows and columns only, and no more labels than fit (one per 24 px).
-        for axis, inches in ((self.axes.xaxis, width * 0.8), (self.axes.yaxis, cells)):
-            axis.set_major_locator(MaxNLocator(nbins=max(1, int(inches * 100 / 24)),
-                                               integer=True, min_n_ticks=1))
-        self.axes.tick_params(labelsize=10)
-        bar = figure.colorbar(self.image, ax=self.axes, orientation="horizontal",
-                              fraction=0.08, aspect=25, ticks=[0, 0.5, 1])
-        bar.set_label("dark: far from its neighbours", fontsize=10)
-        bar.ax.tick_params(labelsize=9)
-        self.image.set_visible(False)
-        self.canvas.draw()  # lays everything out once, then keeps the layout
-        figure.set_layout_engine("none")
-        self.background = self.canvas.copy_from_bbox(figure.bbox)
-        self.image.set_visible(True)
-
-    def png(self, distances):
-        """PNG bytes of the figure showing ``distances`` (rows x cols, 0 to 1)."""
-        self.image.set_data(distances)
-        self.canvas.restore_region(self.background)
-        self.axes.draw_artist(self.image)
-        for spine in self.axes.spines.values():  # the frame goes over the cells
-            self.axes.draw_artist(spine)
-        pixels = np.asarray(self.canvas.buffer_rgba())[..., :3]
-        buffer = io.BytesIO()
-        Image.fromarray(pixels).save(buffer, format="PNG", compress_level=1)
-        return buffer.getvalue()
 
 
 def build_explorer(covers=BUNDLED_COVERS, *, display_width=480, display_height=560,

@@ -24,7 +24,7 @@ MOSAIC_PIXELS = 1000
 UMATRIX_DPI = 220  # the U-matrix figure 550 px wide, its labels 30 px tall before scaling
 
 # Sizes follow the window's height (vh): 2.2vh is 24 px at 1080 and 17 px at 768.
-# The explorer's own style block (explorer._STYLE) sets 14 px; these rules are more
+# The explorer's own style block (explorer_view.STYLE) sets 14 px; these rules are more
 # specific and win. The mosaic gets the height left under the status line
 # (three lines tall), the U-matrix and the quality figures the width left. The
 # first rules take away the page's margins and the output prompts (Voilà's page
