@@ -520,3 +520,13 @@ def test_the_projector_page_shows_the_live_explorer_alone_and_large(covers_dir, 
     assert "max(14px, 2.2vh)" in shown[0].data
     assert max(Image.open(io.BytesIO(ex.mosaic_jpeg)).size) > 900
     assert Image.open(io.BytesIO(ex.umatrix_png)).size[0] == 550
+
+
+def test_every_panel_with_controls_can_go_back_to_the_start(explorer):
+    """A tour stop says 'press reset': its panel has the button, no scrolling up needed."""
+    panel = explorer.panel("sigma", "seed")
+    controls = panel.widget.children[1].children[0].children
+    assert list(controls) == [explorer.sigma, explorer.seed, explorer.reset_button]
+    assert explorer.set(sigma=2.0, seed=7)
+    explorer.reset_button.click()  # the panel's button is the explorer's own
+    assert explorer.settings()["seed"] == 42 and explorer.settings()["sigma"] == 4.0

@@ -256,9 +256,10 @@ class Explorer:
         Parameters
         ----------
         *names : str
-            Attribute names of controls, for example ``"sigma"``. None: only
-            the status line and the picture (for a cell that drives the
-            explorer from code, so that its changes are seen right there).
+            Attribute names of controls, for example ``"sigma"``; the reset
+            button comes with them. None: only the status line and the
+            picture (for a cell that drives the explorer from code, so that
+            its changes are seen right there).
         picture : bool
             Show the mosaic (smaller) and the quality figures too.
 
@@ -273,8 +274,11 @@ class Explorer:
         if unknown:
             raise ValueError(f"unknown control(s) {unknown}")
         parts = []
-        if names:
-            parts.append(w.VBox([getattr(self, name) for name in names],
+        if names:  # every stop's panel can also go back to the start, without scrolling up
+            controls = [getattr(self, name) for name in names]
+            if "reset_button" not in names:
+                controls.append(self.reset_button)
+            parts.append(w.VBox(controls,
                                 layout=w.Layout(width="300px", min_width="300px",
                                                 margin="0 12px 0 0")))
         if picture:
