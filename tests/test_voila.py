@@ -1,6 +1,6 @@
 """Projector mode: notebook 05 as a standalone page with Voilà, in Chromium.
 
-``voila notebooks/05_interactive_explorer.ipynb`` runs the notebook and shows
+``voila notebooks/07_interactive_explorer.ipynb`` runs the notebook and shows
 its prose and outputs without the code: the explorer, the tour and its
 panels. The test starts Voilà on 127.0.0.1 (random port, no browser, its
 own Jupyter folders), waits for the explorer's mosaic, presses an arrow key

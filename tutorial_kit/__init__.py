@@ -11,8 +11,9 @@
 - ``versions``   the declared version floors and the lock
 - ``download``   the 2019 post's covers, checked against their SHA-256
 - ``progress``   progress bars for long runs and the command line's status line
-- ``explorer``   the interactive explorer of notebook 05
+- ``explorer``   the interactive explorer of notebook 07
 - ``cli``        the command line, ``python helpers.py COVERS_DIR [options]``
 - ``notebook``   the one setup cell every notebook starts with
-- ``exercises``  the checks students call on their exercise answers
+- ``exercises``  the checks students call on their exercise answers, and their hints
+- ``demos``      the small slider demos of notebooks 04, 05 and 06
 """
