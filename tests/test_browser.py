@@ -1,7 +1,7 @@
 """The explorer in a real JupyterLab, driven with Playwright and Debian's Chromium.
 
 The test starts ``jupyter lab`` on 127.0.0.1 with a random port and token, in a
-temporary root that holds a copy of notebook 05 (outputs cleared) and links to
+temporary root that holds a copy of notebook 07 (outputs cleared) and links to
 helpers.py, tutorial_kit/, requirements.txt and data/, so the committed
 notebook is never touched. Jupyter's and IPython's folders are temporary too.
 

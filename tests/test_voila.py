@@ -1,4 +1,4 @@
-"""Projector mode: notebook 05 as a standalone page with Voilà, in Chromium.
+"""Projector mode: notebook 07 as a standalone page with Voilà, in Chromium.
 
 ``voila notebooks/07_interactive_explorer.ipynb`` runs the notebook and shows
 its prose and outputs without the code: the explorer, the tour and its
