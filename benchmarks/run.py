@@ -185,7 +185,7 @@ def colour_1024(seeds):
 
 
 def random_dpq(data, rows, cols, draws=20, seed=42):
-    """Mean DPQ16 of random arrangements, drawn exactly as notebook 04 draws them (one source)."""
+    """Mean DPQ16 of random arrangements, drawn exactly as notebook 06 draws them (one source)."""
     rng = np.random.default_rng(seed)
     return float(np.mean([helpers.dpq(data, np.column_stack(np.divmod(rng.permutation(rows * cols)[:len(data)], cols)))
                           for _ in range(draws)]))
@@ -268,7 +268,7 @@ def run(args, work):
             helpers.dpq(values, placement.positions),
         "tutorial default + local swaps (the command line)": helpers.arrange_covers(
             covers, rows, cols, seed=args.seed, features=features, polish=True).quality["dpq16"],
-        "random arrangement (mean of 20, as notebook 04 draws them)": random_dpq(values, rows, cols),
+        "random arrangement (mean of 20, as notebook 06 draws them)": random_dpq(values, rows, cols),
     }
     seeds = range(5)
     default_over_seeds = [helpers.arrange_covers(covers, rows, cols, seed=s, features=features).quality["dpq16"]

@@ -1,7 +1,7 @@
 """The explorer in a real JupyterLab, driven with Playwright and Debian's Chromium.
 
 The test starts ``jupyter lab`` on 127.0.0.1 with a random port and token, in a
-temporary root that holds a copy of notebook 05 (outputs cleared) and links to
+temporary root that holds a copy of notebook 07 (outputs cleared) and links to
 helpers.py, tutorial_kit/, requirements.txt and data/, so the committed
 notebook is never touched. Jupyter's and IPython's folders are temporary too.
 
@@ -39,7 +39,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-NOTEBOOK = REPO / "notebooks" / "05_interactive_explorer.ipynb"
+NOTEBOOK = REPO / "notebooks" / "07_interactive_explorer.ipynb"
 ARTIFACTS = REPO / "tests" / "artifacts"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
@@ -114,7 +114,7 @@ def _api(base, token, path, method="GET"):
 
 
 def _lab_root(root):
-    """A throwaway root for JupyterLab: a copy of notebook 05 (outputs cleared),
+    """A throwaway root for JupyterLab: a copy of notebook 07 (outputs cleared),
     links to what it needs (helpers.py, tutorial_kit/, requirements.txt, data/),
     and a folder ``mixed`` of 5 good covers and 2 broken files."""
     notebook = json.loads(NOTEBOOK.read_text(encoding="utf-8"))
@@ -225,7 +225,7 @@ def browser():
 
 @pytest.fixture(scope="module")
 def page(browser, lab):
-    """Notebook 05 in JupyterLab on a 1366x768 laptop screen, all cells run.
+    """Notebook 07 in JupyterLab on a 1366x768 laptop screen, all cells run.
 
     The tests below share this page and run in file order, like a student
     working down the notebook.
@@ -360,7 +360,7 @@ def test_the_notebook_runs_without_errors_and_shows_the_explorer(page):
 
 @pytest.mark.slow
 def test_axe_finds_no_serious_problem_in_the_notebooks_widgets_and_outputs(page):
-    """axe-core on every output of notebook 05 (the explorer, the tour's panels, the
+    """axe-core on every output of notebook 07 (the explorer, the tour's panels, the
     printed results), JupyterLab's own chrome left aside."""
     found = axe_violations(page, ".jp-Notebook .jp-OutputArea")
     assert not found, "\n".join(found)

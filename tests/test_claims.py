@@ -1,5 +1,6 @@
-"""Every number-bearing claim in the prose of notebooks 03 and 04 that code can
-check, checked on the bundled covers (the notebooks print the numbers beside
+"""Every number-bearing claim in the prose of notebooks 04 to 07 that code can
+check (the training notebooks, the placement, the corrected sentences of
+issue 18), checked on the bundled covers (the notebooks print the numbers beside
 the prose; these tests make sure the prose stays true when the code changes).
 
 Claims that hold by construction of MiniSom (its neighbourhood and decay
@@ -31,7 +32,7 @@ def maps(bundled):
 
 
 # ---------------------------------------------------------------------------
-# Notebook 03: the neighbourhood table, the overshoot, the decays
+# Notebooks 04 and 05: the neighbourhood table, the overshoot, the decays
 # ---------------------------------------------------------------------------
 
 
@@ -81,7 +82,7 @@ def test_the_original_preset_is_the_posts_code():
     assert original["decay_function"] == original["sigma_decay_function"] == "asymptotic_decay"
 
 
-def test_the_default_preset_is_what_notebook_03_says():
+def test_the_default_preset_is_what_notebook_05_says():
     # "a gaussian neighbourhood, linear decays, more steps and a PCA start"; quiz 5 quotes
     # "a learning rate (0.5)" and the decay table marks the linear decays as the default's
     default, original = helpers.som_settings("default"), helpers.som_settings("original")
@@ -101,7 +102,7 @@ def test_len_data_instead_of_len_data0_stops_minisom():
 
 
 # ---------------------------------------------------------------------------
-# Notebook 03: the PCA start
+# Notebook 05: the PCA start
 # ---------------------------------------------------------------------------
 
 
@@ -121,7 +122,7 @@ def test_minisoms_pca_start_is_nearly_a_point(bundled):
 
 @pytest.mark.slow
 def test_the_start_hardly_matters_with_the_default_settings(bundled):
-    """Notebook 03: MiniSom's PCA start, a scaled one and random covers give about the same DPQ16."""
+    """Notebook 05: MiniSom's PCA start, a scaled one and random covers give about the same DPQ16."""
     _, values, rows, cols = bundled
     s = helpers.som_settings("default")
     centred = values - values.mean(axis=0)
@@ -151,7 +152,7 @@ def test_the_start_hardly_matters_with_the_default_settings(bundled):
 
 
 # ---------------------------------------------------------------------------
-# Notebook 03: fit against smoothness
+# Notebook 05: fit against smoothness
 # ---------------------------------------------------------------------------
 
 
@@ -164,7 +165,7 @@ def test_the_posts_map_fits_closer_and_ours_is_smoother(bundled, maps):
 
 
 # ---------------------------------------------------------------------------
-# Notebook 04
+# Notebook 06
 # ---------------------------------------------------------------------------
 
 
@@ -209,7 +210,7 @@ def test_the_fill_matters_most_for_the_smoother_map_and_random_is_far_lower(bund
 
 @pytest.mark.slow  # loads and reduces the 100 bundled covers
 def test_random_neighbours_are_as_far_apart_as_an_average_pair(bundled):
-    """Notebook 04: 'a random layout gives about 1' for neighbour/all distance."""
+    """Notebook 06: 'a random layout gives about 1' for neighbour/all distance."""
     _, values, rows, cols = bundled
     ratios = [helpers.neighbour_distance_ratio(values, p) for p in _random_arrangements(len(values), rows, cols)]
     assert np.mean(ratios) == pytest.approx(1, abs=0.05)
@@ -217,7 +218,7 @@ def test_random_neighbours_are_as_far_apart_as_an_average_pair(bundled):
 
 @pytest.mark.slow  # loads and reduces the 100 bundled covers
 def test_a_random_arrangements_gain_curve_stays_near_zero(bundled):
-    """Notebook 04: the random arrangement's gain curve, read in the prose."""
+    """Notebook 06: the random arrangement's gain curve (its gain at k = 1 is above 0, thanks to the tie-break)."""
     _, values, rows, cols = bundled
     positions = _random_arrangements(len(values), rows, cols)[0]
     n = len(values)
@@ -261,13 +262,13 @@ def _outputs(name):
 
 
 def test_the_default_changes_five_settings():
-    """Notebook 03: 'Our default changes five settings' (the two decays counted as one)."""
+    """Notebook 05: 'Our default changes five settings' (the two decays counted as one)."""
     default, original = helpers.som_settings("default"), helpers.som_settings("original")
     changed = {key for key in default if default[key] != original[key]}
     assert changed == {"neighborhood_function", "decay_function", "sigma_decay_function", "sigma",
                        "iterations", "initialization"}
     assert (original["sigma"], default["sigma"]) == (3.0, 4.0)
-    assert "changes five settings" in _prose("03") and "changes four things" not in _prose("03")
+    assert "changes five settings" in _prose("05") and "changes four things" not in _prose("05")
 
 
 def _mean_dpq(covers, features, seeds, **settings):
@@ -277,7 +278,7 @@ def _mean_dpq(covers, features, seeds, **settings):
 
 @pytest.mark.slow  # 12 trainings on the 100 posters
 def test_the_gaussian_accounts_for_the_gain_and_the_decays_are_within_the_seed_spread():
-    """Notebook 03: over seeds 42, 43, 44 the post's settings 0.848, with a gaussian 0.903,
+    """Notebook 05: over seeds 42, 43, 44 the post's settings 0.848, with a gaussian 0.903,
     the default 0.908, the default with asymptotic decays 0.901; seeds differ by up to 0.04."""
     covers = helpers.load_covers(helpers.BUNDLED_COVERS)
     features = helpers.make_features(covers.images)
@@ -297,7 +298,7 @@ def test_the_gaussian_accounts_for_the_gain_and_the_decays_are_within_the_seed_s
     assert means["post+gaussian"] - means["post"] > spread  # the gaussian's gain stands out
     assert abs(means["default"] - means["default+asymptotic"]) < spread  # the decays do not
     assert abs(means["default"] - means["post+gaussian"]) < spread  # nor sigma, steps and start
-    text = _prose("03")
+    text = _prose("05")
     for phrase in ("the post's settings give a mean DPQ16 of 0.848", "the same settings with a gaussian 0.903",
                    "our default 0.908", "asymptotic decays 0.901", "differ by up to 0.04"):
         assert phrase in text, phrase
@@ -305,7 +306,7 @@ def test_the_gaussian_accounts_for_the_gain_and_the_decays_are_within_the_seed_s
 
 @pytest.mark.slow
 def test_the_posts_low_qe_is_not_the_triangles_overshoot(bundled):
-    """Notebook 05, stop 5: the post's loop with the triangle scaled to 1 at the winner still
+    """Notebook 07, stop 5: the post's loop with the triangle scaled to 1 at the winner still
     ends with QE about 90 (88 to 94 over seeds 42, 43, 44, 1, 2), far below our default's 196."""
     _, values, rows, cols = bundled
     qe = []
@@ -319,14 +320,14 @@ def test_the_posts_low_qe_is_not_the_triangles_overshoot(bundled):
         qe.append(som.quantization_error(values))
     assert 88 <= min(qe) and max(qe) <= 94, qe
     assert max(qe) < 196 / 2
-    text = _prose("05")
+    text = _prose("07")
     assert "QE about 90 (between 88 and 94 over seeds 42, 43, 44, 1 and 2)" in text
     assert "hence the low QE" not in text
 
 
 @pytest.mark.slow
 def test_stop_5_seed_spread_of_the_posts_settings():
-    """Notebook 05, stop 5: seeds 42, 1, 2, 3 give DPQ16 between about 0.82 and 0.86 (post) and
+    """Notebook 07, stop 5: seeds 42, 1, 2, 3 give DPQ16 between about 0.82 and 0.86 (post) and
     0.89 and 0.91 (ours)."""
     covers = helpers.load_covers(helpers.BUNDLED_COVERS)
     features = helpers.make_features(covers.images)
@@ -334,23 +335,23 @@ def test_stop_5_seed_spread_of_the_posts_settings():
     ours = _mean_dpq(covers, features, (42, 1, 2, 3))
     assert round(min(posts), 2) == 0.82 and round(max(posts), 2) == 0.86, posts
     assert round(min(ours), 2) >= 0.89 and round(max(ours), 2) <= 0.91, ours
-    assert "between about 0.82 and 0.86 with the post's settings" in _prose("05")
+    assert "between about 0.82 and 0.86 with the post's settings" in _prose("07")
 
 
 def test_minisoms_distance_map_is_normalised_for_both_scalings():
-    """Notebook 05, solution 4: distance_map divides by its largest value, 'sum' or 'mean'."""
+    """Notebook 07, solution 4: distance_map divides by its largest value, 'sum' or 'mean'."""
     data = np.random.default_rng(0).normal(size=(30, 3)) * 50
     som = MiniSom(4, 4, 3, random_seed=0)
     som.train_random(data, 200)
     for scaling in ("sum", "mean"):
         assert som.distance_map(scaling=scaling).max() == pytest.approx(1)
-    assert 'distance_map(scaling="sum")`)' not in _prose("05")
-    assert "divides by its largest value whether `scaling` is `\"sum\"` or `\"mean\"`" in _prose("05")
+    assert 'distance_map(scaling="sum")`)' not in _prose("07")
+    assert "divides by its largest value whether `scaling` is `\"sum\"` or `\"mean\"`" in _prose("07")
 
 
 @pytest.mark.slow
 def test_why_a_random_arrangement_scores_about_half(bundled):
-    """Notebook 04: the random grid's gain at k = 1 is 0.257 (mean of 20 draws) against 0.503 for
+    """Notebook 06: the random grid's gain at k = 1 is 0.257 (mean of 20 draws) against 0.503 for
     the best order; DPQ16 0.476 on average; with ties broken at random about 0.035."""
     _, values, rows, cols = bundled
     n = len(values)
@@ -373,16 +374,16 @@ def test_why_a_random_arrangement_scores_about_half(bundled):
     assert round(float(np.mean(dpq_random_ties)), 3) == 0.035
     random_dpq = np.mean([helpers.dpq(values, p) for p in _random_arrangements(n, rows, cols)])
     assert round(float(random_dpq), 3) == 0.476
-    text = _prose("04")
-    for phrase in ("a gain of 0.257 at $k = 1$", "against 0.503 for the best order",
+    text = _prose("06")
+    for phrase in ("a gain of 0.257 (mean of the 20 random draws) against 0.503 for the best order",
                    "scores about 0.035 (mean of the 20 draws)", "(0.476 in the table"):
         assert phrase in text, phrase
-    assert "random, mean of 20                    0.476" in _outputs("04")
+    assert "random, mean of 20                    0.476" in _outputs("06")
 
 
 @pytest.mark.slow
 def test_the_random_baseline_has_one_source(bundled):
-    """README and benchmarks quote notebook 04's random baseline, drawn the same way."""
+    """README and benchmarks quote notebook 06's random baseline, drawn the same way."""
     import importlib.util
     _, values, rows, cols = bundled
     spec = importlib.util.spec_from_file_location("bench_run", REPO / "benchmarks" / "run.py")
@@ -392,19 +393,19 @@ def test_the_random_baseline_has_one_source(bundled):
     ours = np.mean([helpers.dpq(values, p) for p in _random_arrangements(len(values), rows, cols)])
     assert value == ours
     quoted = f"{value:.3f}"
-    assert f"random: mean of 20 arrangements {quoted}, from notebook 4" in (REPO / "README.md").read_text()
-    assert f"as notebook 04 draws them) | {quoted} |" in (REPO / "benchmarks" / "README.md").read_text()
-    assert re.search(rf"random, mean of 20 +{quoted}", _outputs("04"))
+    assert f"random: mean of 20 arrangements {quoted}, from notebook 6" in (REPO / "README.md").read_text()
+    assert f"as notebook 06 draws them) | {quoted} |" in (REPO / "benchmarks" / "README.md").read_text()
+    assert re.search(rf"random, mean of 20 +{quoted}", _outputs("06"))
 
 
 @pytest.mark.slow
 def test_both_maps_leave_neurons_without_a_cover(bundled, maps):
-    """Notebook 04, quiz 1: not only the gaussian; the post's triangle map too (19 and 52)."""
+    """Notebook 06, quiz 1: not only the gaussian; the post's triangle map too (19 and 52)."""
     _, values, _, _ = bundled
     empty = {name: int((som.activation_response(values) == 0).sum()) for name, som in maps.items()}
     assert empty["original"] > 0 and empty["default"] > empty["original"]
-    assert "19 on the post's triangle map, 52 on ours" in _prose("04")
-    assert "19 neurons win no cover" in _outputs("04") and "52 neurons win no cover" in _outputs("04")
+    assert "19 on the post's triangle map, 52 on ours" in _prose("06")
+    assert "19 neurons win no cover" in _outputs("06") and "52 neurons win no cover" in _outputs("06")
 
 
 def test_notebook_02_prints_scikit_learns_own_message():
@@ -419,5 +420,5 @@ def test_notebook_02_prints_scikit_learns_own_message():
 
 def test_no_notebook_says_the_map_sees_shapes():
     """Notebook 01 says the network knows nothing about shapes; no later notebook contradicts it."""
-    for name in ("02", "03", "04", "05"):
+    for name in ("02", "03", "04", "05", "06", "07"):
         assert not re.search(r"sees? (only )?colours and shapes", _prose(name)), name

@@ -1,4 +1,4 @@
-"""The checks students call in notebooks 01 and 02: each accepts a right answer,
+"""The checks students call in notebooks 01, 02 and 03: each accepts a right answer,
 and refuses a wrong one with the sentence that names the mistake."""
 import numpy as np
 import pytest

@@ -1,4 +1,5 @@
-"""The checks of notebook 05 (tutorial_kit/exercises.py): each is tried with a
+"""The checks of notebook 07, the explorer (this file keeps the name of the five-notebook
+sequence), in tutorial_kit/exercises.py: each is tried with a
 right answer (it must accept it), with typical wrong ones (it must refuse them
 and say, in one sentence, what is wrong) and with the unfinished stub."""
 import numpy as np

@@ -55,14 +55,15 @@ STUDENT_COMMAND = ("jupyter nbconvert --to notebook --TagRemovePreprocessor.enab
                    "--TagRemovePreprocessor.remove_cell_tags=solution "
                    "--TagRemovePreprocessor.remove_all_outputs_tags=check "
                    "--output-dir output/student notebooks/*.ipynb")
-# The variant without the quiz answers and notebook 5's tour answers (cells tagged 'answers').
+# The variant without the quiz answers and notebook 7's tour answers (cells tagged 'answers').
 NO_ANSWERS_COMMAND = ("jupyter nbconvert --to notebook --TagRemovePreprocessor.enabled=True "
                       "--TagRemovePreprocessor.remove_cell_tags=solution "
                       "--TagRemovePreprocessor.remove_cell_tags=answers "
                       "--TagRemovePreprocessor.remove_all_outputs_tags=check "
                       "--output-dir output/student-no-answers notebooks/*.ipynb")
-EXPECTED = ["01_loading_covers.ipynb", "02_scaling_features.ipynb", "03_training_the_som.ipynb",
-            "04_placing_the_grid.ipynb", "05_interactive_explorer.ipynb"]
+EXPECTED = ["01_loading_covers.ipynb", "02_scaling_features.ipynb", "03_principal_axes.ipynb",
+            "04_the_som_step.ipynb", "05_training_settings.ipynb", "06_placing_the_grid.ipynb",
+            "07_interactive_explorer.ipynb"]
 
 
 def _notebooks():
@@ -286,6 +287,53 @@ def test_header_time_plan_adds_to_45_and_matches_teaching_guide(path):
     minutes = [int(value) for value in plan.groups()]
     assert sum(minutes) == MAX_MINUTES, f"{path.name}: the plan adds up to {sum(minutes)} minutes"
     assert minutes == _teaching_plan(), f"{path.name}: plan {minutes}, TEACHING.md {_teaching_plan()}"
+
+
+MAX_WORDS, MAX_CODE_LINES, MAX_EXERCISES = 1300, 110, 2  # one 45-minute class (issue 18)
+
+
+def _budget(nb):
+    """(words of prose, lines of visible code, exercises) of a notebook, as issue 18 defines them.
+
+    Words are runs of letters, digits and apostrophes in markdown cells outside ``solution``
+    cells and ``<details>`` blocks, a ``$...$`` formula counting as one word; code lines are
+    the non-blank, non-comment lines of code cells outside ``solution`` cells; exercises are
+    headings that contain "Exercise".
+    """
+    words = lines = exercises = 0
+    for cell in nb.cells:
+        if "solution" in _tags(cell):
+            continue
+        if cell.cell_type == "markdown":
+            text = re.sub(r"<details>.*?</details>", " ", cell.source, flags=re.DOTALL)
+            text = re.sub(r"\$\$.*?\$\$|\$[^$]+\$", " formula ", text, flags=re.DOTALL)
+            words += len(re.findall(r"[A-Za-z0-9']+", text))
+            exercises += sum(1 for line in cell.source.splitlines()
+                             if line.startswith("#") and "Exercise" in line)
+        elif cell.cell_type == "code":
+            lines += sum(1 for line in cell.source.splitlines()
+                         if line.strip() and not line.strip().startswith("#"))
+    return words, lines, exercises
+
+
+def test_every_notebook_fits_the_budget_of_one_class():
+    """At most 1,300 words of prose, 110 lines of visible code and 2 exercises a notebook."""
+    table = {path.name: _budget(_read(path)) for path in NOTEBOOKS}
+    print(f"\n{'notebook':<36} {'words':>6} {'code':>5} {'exercises':>9}")
+    for name, (words, lines, exercises) in table.items():
+        print(f"{name:<36} {words:>6} {lines:>5} {exercises:>9}")
+    over = {name: row for name, row in table.items()
+            if row[0] > MAX_WORDS or row[1] > MAX_CODE_LINES or row[2] > MAX_EXERCISES}
+    assert not over, f"over the budget ({MAX_WORDS} words, {MAX_CODE_LINES} lines, {MAX_EXERCISES} exercises): {over}"
+
+
+def test_the_budget_counts_as_defined():
+    nb = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_markdown_cell("## Exercise 1: it's $a^2 + b^2$ here\n<details>not counted</details>"),
+        nbformat.v4.new_markdown_cell("hidden words", metadata={"tags": ["solution"]}),
+        nbformat.v4.new_code_cell("# a comment\n\nx = 1\n  y = 2"),
+        nbformat.v4.new_code_cell("z = 3", metadata={"tags": ["solution"]})])
+    assert _budget(nb) == (5, 2, 1)  # Exercise, 1, it's, formula, here
 
 
 def test_teaching_guide_documents_the_student_version():
@@ -513,7 +561,7 @@ def test_sequence_runs_on_other_covers(tmp_path):
     assert run.returncode == 0, f"a notebook failed on 37 mixed covers:\n{run.stderr[-3000:]}"
     for path in NOTEBOOKS:
         _assert_clean_run(run, tmp_path / path.name, f"{path.name} on 37 mixed covers")
-    assert (tmp_path / "output" / "grid.png").is_file(), "notebook 4 did not save the grid"
+    assert (tmp_path / "output" / "grid.png").is_file(), "notebook 6 did not save the grid"
 
 
 # ---------------------------------------------------------------------------
@@ -541,18 +589,25 @@ def test_claims_of_notebook_02():
     # "the largest sigma is less than twice the smallest" (bundled posters)
     low, high = map(int, re.search(r"averaged over R, G, B\): from (\d+) to (\d+)", printed).groups())
     assert low < high < 2 * low
+    # "Exercise 2 measures how little it changes": most of the 5 nearest stay.
+    kept = float(re.search(r"on average ([\d.]+) of the 5 nearest", printed).group(1))
+    assert 4 <= kept <= 5
+
+
+def test_claims_of_notebook_03():
+    printed = _printed(NOTEBOOK_DIR / EXPECTED[2])
+    # the 2-D example: C = [[2, 1], [1, 2]] stretches (1, 1)/sqrt 2 by 3 and (1, -1)/sqrt 2 by 1
+    assert "eigenvalue 1.000, eigenvector [ 0.707 -0.707]" in printed
+    assert "eigenvalue 3.000, eigenvector [0.707 0.707]" in printed
     # The Gram-matrix PCA agrees with make_features and keeps every distance.
     for claim in ["our F keeps every distance of the pixels: True", "make_features keeps them too:",
                   "same coordinates, up to each axis's sign: True",
                   "largest pixel difference to the originals: 0"]:
         assert claim in printed, f"notebook 02 no longer prints {claim!r}"
     assert "make_features keeps them too:            True" in printed
-    # "Exercise 2 measures how little it changes": most of the 5 nearest stay.
-    kept = float(re.search(r"on average ([\d.]+) of the 5 nearest", printed).group(1))
-    assert 4 <= kept <= 5
 
 
-def test_quiz_answer_of_notebook_02_feature_shapes():
+def test_quiz_answer_of_notebook_03_feature_shapes():
     # Quiz question 2: 2, 3 and 10 covers give (2, 1), (3, 2) and (10, 9) features.
     import helpers
 

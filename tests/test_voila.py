@@ -11,7 +11,7 @@ a student's 1366x768 laptop and a 1920x1080 projector would, and checks:
 - size: the whole page fits the window (no scrolling); the mosaic fills at
   least 60% of the window's height at 1920x1080; every line of text is at
   least 2% of the window's height (22 px at 1080: readable from the back);
-- content: no code, no prose of notebook 05, no exercise output, no
+- content: no code, no prose of notebook 07, no exercise output, no
   solutions; every link and every request of the page answers (no 403);
 - it works: an arrow key on the sigma slider draws a new mosaic;
 - accessibility: axe-core finds no critical or serious problem on the page, as

@@ -18,11 +18,12 @@ exercises, notebook, demos, projector) sit on top.
 - ``versions``   the declared version floors and the lock
 - ``download``   the 2019 post's covers, checked against their SHA-256
 - ``progress``   progress bars for long runs and the command line's status line
-- ``explorer``   the interactive explorer of notebook 05: its widgets and their rules;
+- ``explorer``   the interactive explorer of notebook 07: its widgets and their rules;
                  ``explorer_view`` draws its pictures and words, ``explorer_worker``
                  runs its training on a background thread (the newest request wins)
 - ``projector``  the explorer alone, scaled to the screen (the projector page)
 - ``cli``        the command line, ``python helpers.py COVERS_DIR [options]``
 - ``notebook``   the one setup cell every notebook starts with
-- ``exercises``  the checks students call on their exercise answers
+- ``exercises``  the checks students call on their exercise answers, and their hints
+- ``demos``      the small slider demos of notebooks 04, 05 and 06
 """

@@ -115,7 +115,7 @@ def _attempt(function, *args, **kwargs):
 
 
 # ---------------------------------------------------------------------------
-# Notebook 01 and 02 checks (below this line)
+# Notebook 01, 02 and 03 checks (below this line)
 # ---------------------------------------------------------------------------
 
 def _float_result(result, name):
@@ -367,11 +367,11 @@ def check_gram_pca(gram_pca):
 
 
 # ---------------------------------------------------------------------------
-# Notebook 03 and 04 checks (below this line)
+# Notebook 04 and 06 checks (below this line)
 # ---------------------------------------------------------------------------
 
-# Notebook 03: one SOM step in numpy (exercise 1) and a map trained with it
-# (exercise 2). Notebook 04: the optimal assignment (exercise 1) and DPQ in
+# Notebook 04: one SOM step in numpy (exercise 1) and a map trained with it
+# (exercise 2). Notebook 06: the optimal assignment (exercise 1) and DPQ in
 # numpy (exercise 2). Each check runs the student's code on small problems
 # of its own and compares with MiniSom or helpers.
 
@@ -428,6 +428,22 @@ _STEP_MISTAKES = [
 ]
 
 
+def _weights_answer(function, name, shape, *args):
+    """Call a student's function that returns weights: (array, None), or (None, Feedback)."""
+    import numpy as np
+
+    result, failed = _attempt(function, *args)
+    if failed is not None:
+        return None, failed
+    if result is None:
+        return None, Feedback(False, f"{name} returned None: return the new weights.")
+    result = np.asarray(result, dtype=float)
+    if result.shape != shape:
+        return None, Feedback(False, f"{name} returned an array of shape {result.shape}; "
+                                     f"the weights have shape {shape} (rows, cols, features).")
+    return result, None
+
+
 def _step_shares(before, after, x):
     """For every neuron, the share of its way to x that it moved (1 = onto x)."""
     way = x - before
@@ -452,16 +468,10 @@ def check_som_step(som_step):
     for neighbourhood, case in (("gaussian", _STEP_CASE), ("triangle", _STEP_CASE),
                                 ("bubble", _STEP_CASE), ("bubble", dict(_STEP_CASE, t=5))):
         expected, winner = _minisom_step(weights, x, neighbourhood, **case)
-        result, failed = _attempt(som_step, weights.copy(), x.copy(), case["t"], case["T"],
-                                  case["sigma0"], case["eta0"], neighbourhood)
+        result, failed = _weights_answer(som_step, "som_step", weights.shape, weights.copy(), x.copy(),
+                                         case["t"], case["T"], case["sigma0"], case["eta0"], neighbourhood)
         if failed is not None:
             return failed
-        if result is None:
-            return Feedback(False, "som_step returned None: return the new weights.")
-        result = np.asarray(result, dtype=float)
-        if result.shape != weights.shape:
-            return Feedback(False, f"som_step returned an array of shape {result.shape}; "
-                                   f"the weights have shape {weights.shape} (rows, cols, features).")
         if np.allclose(result, expected):
             continue
         for mistake, message in _STEP_MISTAKES:
@@ -530,7 +540,7 @@ def _reference_loop(start, data, order, sigma0, eta0, *, steps=None, t_of=None, 
 
 
 def check_train_my_map(train_my_map):
-    """Notebook 03: ``train_my_map(start, data, order, sigma0, eta0)`` against MiniSom.
+    """Notebook 04: ``train_my_map(start, data, order, sigma0, eta0)`` against MiniSom.
 
     The check trains a 3 x 4 map on 30 covers of its own for 240 steps, from one start and one
     order, with the student's loop and with MiniSom's ``update`` (linear decays, gaussian), and
@@ -547,15 +557,10 @@ def check_train_my_map(train_my_map):
     for t, i in enumerate(order):
         som.update(data[i], som.winner(data[i]), t, len(order))
     expected = som.get_weights().copy()
-    result, failed = _attempt(train_my_map, start.copy(), data.copy(), order.copy(), sigma0, eta0)
+    result, failed = _weights_answer(train_my_map, "train_my_map", start.shape, start.copy(),
+                                     data.copy(), order.copy(), sigma0, eta0)
     if failed is not None:
         return failed
-    if result is None:
-        return Feedback(False, "train_my_map returned None: return the trained weights.")
-    result = np.asarray(result, dtype=float)
-    if result.shape != start.shape:
-        return Feedback(False, f"train_my_map returned shape {result.shape}; the weights have "
-                               f"shape {start.shape} (rows, cols, features).")
     if np.allclose(result, expected):
         return Feedback(True, f"your loop gives MiniSom's map from the same start and order "
                               f"({len(order)} steps on a 3 x 4 map).")
@@ -632,7 +637,7 @@ def check_trained_map(weights, data):
 
 
 def _placement_case(seed=5, rows=3, cols=4, n_covers=10, n_features=3):
-    """A small map and covers for the notebook 04 checks (more cells than covers)."""
+    """A small map and covers for the notebook 06 checks (more cells than covers)."""
     import numpy as np
 
     rng = np.random.default_rng(seed)
@@ -786,10 +791,10 @@ def check_dpq(my_dpq):
 
 
 # ---------------------------------------------------------------------------
-# Notebook 05 checks (below this line)
+# Notebook 07 checks (below this line)
 # ---------------------------------------------------------------------------
 
-# Notebook 05: the mean DPQ16 over seeds (exercise 1) and the post's pipeline
+# Notebook 07: the mean DPQ16 over seeds (exercise 1) and the post's pipeline
 # changed one setting at a time (exercise 2). Each check runs the student's
 # function on 16 small made-up covers of its own on a 4x4 grid with few
 # iterations, so it is quick and does not depend on the folder loaded.

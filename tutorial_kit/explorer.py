@@ -1,4 +1,4 @@
-"""The interactive explorer of notebook 05: ipywidgets sliders over the whole pipeline.
+"""The interactive explorer of notebook 07: ipywidgets sliders over the whole pipeline.
 
 Students never need to open this file: it is widget plumbing around
 ``helpers.arrange_covers``. Build one with :func:`build_explorer`.
@@ -249,7 +249,7 @@ class Explorer:
     def panel(self, *names, picture=True):
         """A second view of some controls with the status line and the picture.
 
-        The tour of notebook 05 puts one under each stop, so the control a
+        The tour of notebook 07 puts one under each stop, so the control a
         stop talks about sits next to its text. The views share their
         values with the explorer: moving a slider here moves it there.
 

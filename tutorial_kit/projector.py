@@ -1,4 +1,4 @@
-"""The projector page: the explorer of notebook 05 alone, scaled to the screen.
+"""The projector page: the explorer of notebook 07 alone, scaled to the screen.
 
 ``notebooks/projector/explorer.ipynb`` calls :func:`show`, and TEACHING.md
 gives the one command that serves it with Voilà::
