@@ -103,15 +103,22 @@ def hint(exercise, number=1):
 
 
 def _attempt(function, *args, **kwargs):
-    """Call a student's function; return (result, None) or (None, Feedback)."""
+    """Call a student's function; return (result, None) or (None, Feedback).
+
+    numpy's warnings (a division by zero, say) are silenced during the call: the
+    check's own sentence names the mistake, in one place.
+    """
+    import numpy as np
+
+    from tutorial_kit.images import one_line
     try:
-        return function(*args, **kwargs), None
+        with np.errstate(all="ignore"):
+            return function(*args, **kwargs), None
     except NotImplementedError:
         return None, Feedback(False, f"{getattr(function, '__name__', 'the function')} "
                                      "still raises NotImplementedError: fill it in first.")
     except Exception as error:  # the student's code failed: say how, in one line
-        return None, Feedback(False, f"your code raised {type(error).__name__}: "
-                                     f"{' '.join(str(error).split())}")
+        return None, Feedback(False, f"your code raised {type(error).__name__}: {one_line(error)}")
 
 
 # ---------------------------------------------------------------------------
