@@ -46,8 +46,18 @@ def test_value_at_the_winner_is_1_for_gaussian_and_bubble_and_sigma_squared_for_
     assert _h("gaussian", 3) == pytest.approx(1)
     assert _h("bubble", 3) == pytest.approx(1)
     assert _h("triangle", 3) == pytest.approx(9)  # "0.5 x 9 = 4.5 times its distance"
-    assert 0.5 * _h("triangle", 3) == pytest.approx(4.5)
-    assert abs(1 - 4.5) == pytest.approx(3.5)  # quiz 2: "3.5 times as far away on the other side"
+
+
+
+def test_the_triangle_throws_the_winner_past_the_cover():
+    """The post's first step: the winner moves 0.5 x 9 = 4.5 times its distance, and so ends
+    up 3.5 times as far away on the other side (quiz 2)."""
+    som = MiniSom(11, 11, 1, sigma=3, learning_rate=0.5, neighborhood_function="triangle",
+                  decay_function="asymptotic_decay", sigma_decay_function="asymptotic_decay")
+    som.get_weights()[:] = 0.0
+    som.get_weights()[5, 5] = 0.9  # the winner for a cover at 1.0, at distance 0.1
+    som.update(np.array([1.0]), (5, 5), 0, 2500)
+    assert som.get_weights()[5, 5, 0] - 1.0 == pytest.approx(3.5 * 0.1)
 
 
 def test_at_sigma_1_the_triangle_moves_only_the_winner_and_the_gaussian_61_percent():
@@ -221,15 +231,7 @@ def test_a_random_arrangements_gain_curve_stays_near_zero(bundled):
     """Notebook 06: the random arrangement's gain curve (its gain at k = 1 is above 0, thanks to the tie-break)."""
     _, values, rows, cols = bundled
     positions = _random_arrangements(len(values), rows, cols)[0]
-    n = len(values)
-    d = np.sqrt(helpers.squared_distances(values, values))
-    g = helpers.squared_distances(positions.astype(float), positions.astype(float))
-    off = ~np.eye(n, dtype=bool)
-    d, g = d[off].reshape(n, n - 1), g[off].reshape(n, n - 1)
-    by_grid = np.take_along_axis(d, np.lexsort((d, g), axis=1), axis=1)
-    d_k = (np.cumsum(by_grid, axis=1) / np.arange(1, n)).mean(axis=0)
-    gains = np.maximum(0, (d.mean() - d_k) / d.mean())
-    best = np.maximum(0, (d.mean() - (np.cumsum(np.sort(d, axis=1), axis=1) / np.arange(1, n)).mean(axis=0)) / d.mean())
+    best, gains = helpers.dpq_gains(values, positions)
     # "beyond the cells around a cover (k > 8) its curve stays near 0", but not at k = 1, where
     # the grid order breaks the tie between 4 direct neighbours by feature distance
     assert gains[8:].max() < 0.1
@@ -362,11 +364,12 @@ def test_why_a_random_arrangement_scores_about_half(bundled):
         d_k = (np.cumsum(sorted_d, axis=1) / np.arange(1, n)).mean(axis=0)
         return np.maximum(0, (d.mean() - d_k) / d.mean())
 
-    best = gains(np.sort(d, axis=1))
     first, dpq_random_ties = [], []
     for i, positions in enumerate(_random_arrangements(n, rows, cols)):
+        best, by_grid = helpers.dpq_gains(values, positions)
+        first.append(by_grid[0])
+        # the same order with the ties among grid neighbours broken at random instead
         g = helpers.squared_distances(positions.astype(float), positions.astype(float))[off].reshape(n, n - 1)
-        first.append(gains(np.take_along_axis(d, np.lexsort((d, g), axis=1), axis=1))[0])
         shuffled = np.random.default_rng(i).random(d.shape)  # ties in random order
         random_ties = gains(np.take_along_axis(d, np.lexsort((shuffled, g), axis=1), axis=1))
         dpq_random_ties.append(np.linalg.norm(random_ties, 16) / np.linalg.norm(best, 16))

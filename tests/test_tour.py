@@ -13,6 +13,7 @@ import warnings
 from functools import lru_cache
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -107,7 +108,6 @@ def test_stop_3_iterations_and_learning_rate():
     dpq = {n: q(iterations=n)["dpq16"] for n in (100, 1000, 5000, 20000)}
     assert about(dpq[100], 0.88, 0.015) and about(dpq[1000], 0.90, 0.015)
     assert all(abs(dpq[n] - dpq[1000]) <= 0.015 for n in (5000, 20000))
-    assert 5000 // len(_posters()[0].names) == 50
     assert about(q(learning_rate=0.01)["quantization_error"], 225, 3)
     for rate in (0.1, 1.0, 2.0):
         assert 0.885 <= q(learning_rate=rate)["dpq16"] <= 0.915, rate
@@ -175,3 +175,14 @@ def test_the_exercises_point_to_the_student_version_without_promising_answers_be
     notebook = json.loads(NOTEBOOK.read_text(encoding="utf-8"))
     solutions = [cell for cell in notebook["cells"] if "solution" in cell["metadata"].get("tags", [])]
     assert len(solutions) == 3  # two code cells and one markdown cell of answers
+
+
+def test_stop_3_the_default_shows_each_poster_50_times(monkeypatch):
+    """'5,000 steps: each of the 100 posters 50 times', counted in the order training uses."""
+    from tutorial_kit import fast
+    shown, train_steps = [], fast.train_steps
+    monkeypatch.setattr(fast, "train_steps", lambda som, data, order, *rest: shown.extend(order)
+                        or train_steps(som, data, order, *rest))
+    _, features = _posters()
+    helpers.train_som(features.values, 10, 10, **helpers.som_settings("default"))
+    assert len(shown) == 5000 and set(np.bincount(shown)) == {50}
