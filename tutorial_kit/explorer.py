@@ -645,6 +645,9 @@ class Explorer:
         """
         settings = dict(settings)
         rows, cols = settings.pop("rows"), settings.pop("cols")
+        # catch_warnings is process-wide before Python 3.14. Why that is safe here: only
+        # this thread trains, and a warning that another thread raises meanwhile is not
+        # lost: it lands in `caught`, and the status line shows it as a refusal.
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             arrangement = arrange_covers(covers, rows, cols, features=features,
