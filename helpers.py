@@ -498,7 +498,8 @@ def train_som(data, rows, cols, *, sigma, learning_rate, iterations,
     order = np.arange(iterations) % len(data)  # train_random's order: each cover equally
     # often, shuffled by the map's own generator (MiniSom 2.3.6's private name for it;
     # a MiniSom without it gets a generator of the same seed: not train_random's order)
-    getattr(som, "_random_generator", np.random.RandomState(random_seed)).shuffle(order)
+    generator = getattr(som, "_random_generator", None)
+    (generator or np.random.RandomState(random_seed)).shuffle(order)
     checkpoints = np.unique(np.linspace(0, iterations, min(curve_points, iterations) + 1).astype(int))
     seconds = iterations * (2.5e-5 + 1e-9 * rows * cols * (data.shape[1] + 20))  # on 2 cores
     report, curve = progress_reporter(progress, iterations, seconds), []

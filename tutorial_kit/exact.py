@@ -59,7 +59,7 @@ def gram_bits(n_covers, n_pixels):
     return int(math.floor(math.log2(math.sqrt(2.0 ** 53 / n_pixels) / largest)))
 
 
-def exact_gram(pixels, mean, scale, block_columns=16384):
+def exact_gram(pixels, mean, scale, block_columns=None):
     """The Gram matrix ``X @ X.T`` of the standardised pixels, the same on every CPU.
 
     ``X = (pixels - mean) / scale`` is computed in float64 and rounded once to
@@ -72,9 +72,9 @@ def exact_gram(pixels, mean, scale, block_columns=16384):
     pixels : ndarray of shape (n_covers, n_pixels), uint8
     mean, scale : ndarray of shape (n_pixels,)
         The pixel columns' mean and standard deviation (StandardScaler's).
-    block_columns : int
-        Pixel columns handled at a time (memory: ``n_covers * block_columns``
-        float64 values).
+    block_columns : int, optional
+        Pixel columns handled at a time; by default ``fast.chunk_columns``'s,
+        about 128 MB of float64 values.
 
     Returns
     -------
@@ -88,8 +88,11 @@ def exact_gram(pixels, mean, scale, block_columns=16384):
     >>> bool(np.allclose(exact_gram(pixels, mean, scale), x @ x.T, atol=1e-4))
     True
     """
+    from tutorial_kit.fast import chunk_columns
+
     n, width = pixels.shape
     bits = gram_bits(n, width)
+    block_columns = block_columns or chunk_columns(n)
     gram = np.zeros((n, n))
     for start in range(0, width, block_columns):
         columns = slice(start, start + block_columns)
@@ -227,10 +230,11 @@ def pca_start(data, rows, cols):
     [[[1.0, -0.5], [1.0, 1.5]], [[3.0, -0.5], [3.0, 1.5]]]
     """
     data = np.asarray(data, dtype=np.float64)
-    centred = data - data.mean(axis=0)
+    mean = data.mean(axis=0)
+    centred = data - mean
     covariance = np.einsum("ni,nj->ij", centred, centred) / (len(data) - 1)  # einsum: no BLAS
     _, vectors = symmetric_eigen(covariance)
     pc1, pc2 = fix_signs(vectors[:, :2]).T
     c1 = np.linspace(-1, 1, rows)[:, None, None]
     c2 = np.linspace(-1, 1, cols)[None, :, None]
-    return data.mean(axis=0) + c1 * pc1 + c2 * pc2
+    return mean + c1 * pc1 + c2 * pc2
