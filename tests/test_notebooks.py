@@ -615,3 +615,13 @@ def test_quiz_answer_of_notebook_03_feature_shapes():
     for count in (2, 3, 10):
         images = rng.integers(0, 256, size=(count, 6, 4, 3), dtype=np.uint8)
         assert helpers.make_features(images).values.shape == (count, count - 1)
+
+
+PROJECTOR_PAGE = NOTEBOOK_DIR / "projector" / "explorer.ipynb"
+
+
+def test_the_projector_page_is_stored_executed():
+    """``pytest --nbval notebooks/`` finds it too: an unexecuted cell would pass unchecked."""
+    cells = _code_cells(_read(PROJECTOR_PAGE))
+    assert [cell.execution_count for cell in cells] == list(range(1, len(cells) + 1))
+    assert all(cell.outputs for cell in cells), "execute the projector page and save it with its outputs"
