@@ -613,3 +613,145 @@ def test_the_umatrix_is_minisoms_distance_map(rows, cols):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert not explorer_view.umatrix_distances(arrangement).any()
+
+
+# --- the preview: a batch SOM first, then the online map (issue 22) ----------------------
+
+
+def _gated_online(monkeypatch):
+    """Hold every online training until the returned event is set."""
+    gate, real = __import__("threading").Event(), helpers.arrange_covers
+
+    def held(*args, **kwargs):
+        gate.wait(10)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(explorer_module, "arrange_covers", held)
+    return gate
+
+
+def _wait_for(condition, seconds=10):
+    import time
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.005)
+
+
+@pytest.mark.slow  # builds more explorers
+def test_a_preview_says_what_it_is_until_the_online_map_replaces_it(covers_dir, monkeypatch):
+    ex = explorer_module.build_explorer(covers_dir, background=True)
+    online = _shown(ex)
+    gate = _gated_online(monkeypatch)
+    ex.sigma.value = 2.0
+    _wait_for(lambda: ex.previewing)
+    assert not ex.stale  # it shows the controls' settings, as a sketch
+    assert ex.message.startswith("preview: batch SOM, 10 epochs in ")
+    assert ex.message.endswith("16 covers on 4x4, sigma 2, seed 42, learning rate 0.5; "
+                               "the online map is training ...")
+    assert "Preview: a batch SOM of 10 epochs" in ex.metrics.value and "<b>DPQ16</b>" not in \
+        ex.metrics.value  # no quality figures for a sketch
+    assert 'alt="Preview mosaic of 16 covers arranged by a batch SOM of 10 epochs' in ex.mosaic.value
+    assert ex.arrangement.quality == {} and ex.mosaic.value != online[0]
+    assert ex.static_html().count("preview (batch SOM): 16 covers on 4x4, sigma 2") == 1
+    gate.set()
+    ex.wait()
+    assert not ex.previewing and not ex.stale
+    assert ex.message.startswith("16 covers on 4x4, sigma 2, seed 42, gaussian") and "trained in" \
+        in ex.message
+    assert "<b>DPQ16</b>" in ex.metrics.value and 'alt="Mosaic of 16 covers' in ex.mosaic.value
+    assert 0 < ex.preview_seconds < ex.seconds
+
+
+@pytest.mark.slow  # builds more explorers
+@pytest.mark.parametrize("changes", [dict(sigma=2.0), dict(seed=7, placement="greedy"),
+                                     dict(preset="original", sigma=2.0)])
+def test_after_the_preview_the_picture_is_the_online_map_the_notebooks_teach(covers_dir, changes):
+    """For the same settings, the background explorer (preview, then online map) ends with
+    the very map that plain Python (no preview) and helpers.arrange_covers give."""
+    shown = {}
+    for background in (True, False):
+        ex = explorer_module.build_explorer(covers_dir, background=background)
+        with ex._hold():  # several controls, then one request as a slider would send it
+            for name, value in changes.items():
+                if name == "preset":
+                    ex._apply_preset(value)
+                else:
+                    getattr(ex, name).value = value
+        ex._request(wait=False)
+        ex.wait()
+        assert not ex.previewing and not ex.stale, ex.message
+        assert (ex.preview_seconds is not None) == background
+        assert ex.shown == dict(ex.settings(), **{k: v for k, v in changes.items()
+                                                  if k != "preset"}, preset=ex.base_preset)
+        shown[background] = ex
+    assert shown[True].base_preset == changes.get("preset", "default")
+    settings = dict(shown[False].settings())
+    rows, cols = settings.pop("rows"), settings.pop("cols")
+    taught = helpers.arrange_covers(shown[False].covers, rows, cols, **settings)
+    for ex in shown.values():
+        assert np.array_equal(ex.arrangement.trained.som.get_weights(),
+                              taught.trained.som.get_weights())
+        assert np.array_equal(ex.arrangement.placement.positions, taught.placement.positions)
+        assert ex.arrangement.quality == taught.quality
+    assert shown[True].mosaic_jpeg == shown[False].mosaic_jpeg
+
+
+@pytest.mark.slow  # builds more explorers
+def test_an_online_map_that_fails_after_its_preview_goes_back_to_the_last_online_map(
+        covers_dir, monkeypatch):
+    ex = explorer_module.build_explorer(covers_dir, background=True)
+    online, arrangement = _shown(ex), ex.arrangement
+    gate = _gated_online(monkeypatch)
+    real = explorer_module.arrange_covers
+
+    def fails(*args, **kwargs):
+        real(*args, **kwargs)
+        raise ValueError("training diverged: a test's")
+
+    monkeypatch.setattr(explorer_module, "arrange_covers", fails)
+    ex.sigma.value = 2.0
+    _wait_for(lambda: ex.previewing)
+    gate.set()
+    ex.wait()
+    assert ex.message == ("still showing 16 covers on 4x4, sigma 4, seed 42, learning rate 0.5: "
+                          "training diverged: a test's")
+    assert _shown(ex) == online and ex.arrangement is arrangement
+    assert ex.stale and not ex.previewing
+
+
+@pytest.mark.slow  # builds more explorers
+def test_a_refusal_while_a_preview_is_shown_goes_back_to_the_last_online_map(covers_dir,
+                                                                           monkeypatch):
+    ex = explorer_module.build_explorer(covers_dir, background=True)
+    online = _shown(ex)
+    gate = _gated_online(monkeypatch)
+    ex.sigma.value = 2.0
+    _wait_for(lambda: ex.previewing)
+    ex.rows.value = 2  # refused at once: the preview's online map will not come
+    assert ex.message.startswith("still showing 16 covers on 4x4, sigma 4, seed 42, learning "
+                                 "rate 0.5: 16 covers do not fit on 2x4")
+    assert _shown(ex) == online and ex.stale and not ex.previewing
+    gate.set()
+    ex.wait()
+    assert _shown(ex) == online and ex.stale  # the cancelled run shows nothing
+
+
+def test_no_preview_where_the_batch_som_cannot_sketch_or_nobody_would_see_it(covers_dir):
+    ex = explorer_module.build_explorer(covers_dir, background=False)
+    ex.sigma.value = 2.0  # plain Python: the call waits for the online map anyway
+    assert ex.preview_seconds is None and not ex.previewing
+    assert ex.set(neighborhood="mexican_hat", sigma=1.0, learning_rate=0.01)
+    assert ex.preview_seconds is None
+    assert not explorer_module.preview_module.can_preview(ex.settings())
+
+
+@pytest.mark.slow  # builds more explorers
+def test_set_in_a_kernel_waits_for_the_online_map_without_a_preview(covers_dir, monkeypatch):
+    ex = explorer_module.build_explorer(covers_dir, background=True)
+    previews = []
+    monkeypatch.setattr(explorer_module.preview_module, "preview_arrangement",
+                        lambda *a, **k: previews.append(1))
+    assert ex.set(sigma=2.0, seed=3)
+    assert previews == [] and ex.preview_seconds is None
+    assert ex.message.startswith("16 covers on 4x4, sigma 2, seed 3")
