@@ -308,11 +308,12 @@ def _in_view(page, locator):
 
 
 def _settle(page):
-    """Wait until no training runs: the status no longer says 'training'."""
+    """Wait until no training runs: the status says neither 'training' nor 'preview'
+    (a preview is followed by the online map)."""
     page.wait_for_function(
         "() => { const e = document.querySelector("
         "  '.som-explorer:not(.som-explorer-panel) .som-explorer-status');"
-        "  return e && !/^training/.test(e.textContent.trim()); }", timeout=TIMEOUT_MS)
+        "  return e && !/^(training|preview)/.test(e.textContent.trim()); }", timeout=TIMEOUT_MS)
 
 
 def _load_folder(page, folder):
@@ -414,13 +415,21 @@ def test_on_a_laptop_the_moved_control_and_the_mosaic_are_visible_together(page)
     before = _mosaic_src(page)
     start_value = float(main.locator(".som-explorer-sigma .widget-readout").text_content())
     handle.focus()
+    page.evaluate("() => { window.somStatuses = []; const e = document.querySelector("
+                  "  '.som-explorer:not(.som-explorer-panel) .som-explorer-status');"
+                  "  new MutationObserver(() => window.somStatuses.push(e.textContent.trim()))"
+                  "    .observe(e, {subtree: true, childList: true, characterData: true}); }")
     page.keyboard.press("ArrowRight")
-    _wait_status(page, "^training|still showing|covers on")
+    _wait_status(page, "^training|still showing|covers on|^preview")
     page.screenshot(path=ARTIFACTS / "laptop_moving_sigma.png")
     for part in (handle, main.locator(".som-explorer-status"), main.locator(".som-explorer-mosaic img")):
         assert _in_view(page, part), (part, part.bounding_box())
     _wait_for_new_mosaic(page, before)
     _settle(page)
+    # the quick preview came first and said what it is; then the online map replaced it
+    statuses = page.evaluate("() => window.somStatuses")
+    previews = [i for i, text in enumerate(statuses) if text.startswith("preview: batch SOM, 10 epochs")]
+    assert previews and re.search(r": trained in ", statuses[-1]), statuses
     assert float(main.locator(".som-explorer-sigma .widget-readout").text_content()) == start_value + 0.5
     assert main.locator(".som-explorer-preset select").input_value() == "custom"
     assert _in_view(page, main.locator(".som-explorer-mosaic img"))

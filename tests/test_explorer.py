@@ -80,9 +80,10 @@ def test_first_picture_at_the_smallest_grid_that_fits(explorer):
     assert width <= 480 and height <= 560 and max(width, height) > 400
 
 
-def test_all_sliders_update_only_on_release(explorer):
-    for slider in (explorer.rows, explorer.cols, explorer.sigma, explorer.iterations,
-                   explorer.learning_rate):
+def test_sigma_follows_the_hand_and_the_other_sliders_update_on_release(explorer):
+    """Sigma's preview costs a few hundredths of a second: it can follow a drag."""
+    assert explorer.sigma.continuous_update is True
+    for slider in (explorer.rows, explorer.cols, explorer.iterations, explorer.learning_rate):
         assert slider.continuous_update is False
 
 
@@ -183,20 +184,75 @@ def test_a_diverging_training_gives_helpers_advice_whole(explorer):
     assert "\n" not in explorer.message
 
 
-def test_a_minisom_warning_is_a_refusal(explorer, monkeypatch):
-    """A warning the explorer does not foresee still refuses the settings, in one line."""
-    real = helpers.arrange_covers
+def test_a_minisom_warning_is_the_explorers_message_and_nothing_reaches_stderr(
+        explorer, monkeypatch, capfd):
+    """A MiniSom warning the explorer's own checks do not foresee (here: with the
+    sigma limit lifted, MiniSom's own "sigma might be too high") refuses the
+    settings in one line, with MiniSom's words; no warning gets out, and nothing trains."""
+    monkeypatch.setattr(explorer_module, "sigma_limit", lambda rows, cols: 100.0)
+    calls = _counting(monkeypatch)
+    shown = _shown(explorer)
+    with warnings.catch_warnings(record=True) as escaped:
+        warnings.simplefilter("always")
+        explorer.sigma.value = 6.0  # wider than the 4x4 grid's diagonal, 5.66
+    assert escaped == []
+    assert capfd.readouterr().err == ""
+    assert explorer.message == ("still showing 16 covers on 4x4, sigma 4, seed 42, learning rate "
+                                "0.5: MiniSom warns: sigma might be too high for the dimension "
+                                "of the map")
+    assert explorer.stale and _shown(explorer) == shown and calls == []
 
-    def warn_then_arrange(*args, **kwargs):
-        warnings.warn("something MiniSom did not like")
+
+def test_a_warning_from_elsewhere_during_an_update_is_passed_on_not_swallowed(explorer,
+                                                                             monkeypatch):
+    """While the explorer records MiniSom's warnings, a warning from other code (here
+    raised right inside that moment, as another thread could) reaches the notebook as
+    it came, with its own category and place, and is not taken for the explorer's."""
+    real, raised = explorer_module.minisom.MiniSom, []
+
+    def elsewhere_then_build(*args, **kwargs):  # every MiniSom built (the training's too)
+        raised.append(1)
+        warnings.warn_explicit("a warning of someone else's", DeprecationWarning,
+                               "someone_else.py", 7)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(explorer_module, "arrange_covers", warn_then_arrange)
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
+    monkeypatch.setattr(explorer_module.minisom, "MiniSom", elsewhere_then_build)
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
         explorer.seed.value = 3
-    assert "UserWarning warns: something MiniSom did not like" in explorer.message
-    assert explorer.stale
+    assert len(raised) >= 2  # the explorer's check built one, and the training another
+    assert [(str(w.message), w.category, w.filename, w.lineno) for w in seen] == [
+        ("a warning of someone else's", DeprecationWarning, "someone_else.py", 7)] * len(raised)
+    assert not explorer.stale and explorer.shown["seed"] == 3, explorer.message
+
+
+@pytest.mark.slow  # a second thread warns while the explorer trains in the background
+def test_warnings_of_another_thread_during_background_updates_all_arrive(covers_dir):
+    import threading
+
+    ex = explorer_module.build_explorer(covers_dir, background=True)
+    stop, count = threading.Event(), [0]
+
+    def keep_warning():
+        while not stop.is_set():
+            warnings.warn(f"other thread {count[0]}", RuntimeWarning)
+            count[0] += 1
+            stop.wait(0.0002)
+
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        other = threading.Thread(target=keep_warning)
+        other.start()
+        try:
+            for seed in (1, 2, 3, 4):
+                ex.seed.value = seed
+                ex.wait()
+        finally:
+            stop.set()
+            other.join()
+    messages = sorted(str(w.message) for w in seen)  # a passed-on one may come a little late
+    assert messages == sorted(f"other thread {i}" for i in range(count[0]))  # each, once
+    assert count[0] > 0 and ex.shown["seed"] == 4 and not ex.stale, ex.message
 
 
 def test_a_preset_sets_the_sliders_and_trains_once(explorer, monkeypatch):
@@ -367,19 +423,31 @@ def test_in_the_background_only_the_latest_setting_trains(covers_dir, monkeypatc
         finished.append(kwargs["seed"])
         return result
 
+    previews = []
+    real_preview = explorer_module.preview_module.preview_arrangement
+    monkeypatch.setattr(explorer_module.preview_module, "preview_arrangement",
+                        lambda *a, **k: previews.append(a[2]["seed"]) or real_preview(*a, **k))
     monkeypatch.setattr(explorer_module, "arrange_covers", slow_arrange)
     for seed in (1, 2, 3, 4, 5):
         ex.seed.value = seed
         while seed == 1 and not started:  # the first run has begun before the others come
             __import__("time").sleep(0.01)
+        if seed == 1:  # its preview came first, and is not dimmed: it matches the controls
+            assert ex.previewing and not ex.stale
+            assert ex.message.startswith("preview: batch SOM, 10 epochs in ")
+            assert "16 covers on 4x4, sigma 4, seed 1, learning rate 0.5; the online map " \
+                   "is training" in ex.message
+            continue
         assert ex.stale
-        assert "still showing 16 covers on 4x4, sigma 4, seed 42, learning rate 0.5" in ex.message
+        assert "still showing the preview of 16 covers on 4x4, sigma 4, seed 1, learning rate " \
+               "0.5" in ex.message
     gate.set()
     ex.wait()
-    assert started == [1, 5]
+    assert started == [1, 5] and previews == [1, 5]
     assert finished == [5]  # seed 1 was cancelled mid-training
-    assert ex.shown["seed"] == 5 and not ex.stale
+    assert ex.shown["seed"] == 5 and not ex.stale and not ex.previewing
     assert ex.message.startswith("16 covers on 4x4, sigma 4, seed 5")
+    assert 0 < ex.preview_seconds < ex.seconds
 
 
 @pytest.mark.slow  # builds more explorers or loads three folders
@@ -530,3 +598,160 @@ def test_every_panel_with_controls_can_go_back_to_the_start(explorer):
     assert explorer.set(sigma=2.0, seed=7)
     explorer.reset_button.click()  # the panel's button is the explorer's own
     assert explorer.settings()["seed"] == 42 and explorer.settings()["sigma"] == 4.0
+
+
+@pytest.mark.parametrize("rows, cols", [(1, 2), (2, 7), (5, 5), (9, 4)])
+def test_the_umatrix_is_minisoms_distance_map(rows, cols):
+    from minisom import MiniSom
+
+    som = MiniSom(rows, cols, 6, random_seed=rows * cols)
+    som.get_weights()[...] = np.random.default_rng(rows).normal(size=(rows, cols, 6))
+    arrangement = type("Shown", (), {"trained": helpers.TrainedSom(som, None, None)})()
+    assert np.allclose(explorer_view.umatrix_distances(arrangement),
+                       som.distance_map(scaling="mean"), rtol=1e-13, atol=0)
+    som.get_weights()[...] = 1.0  # all equal: 0 / 0 is a flat, white U-matrix, and no warning
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert not explorer_view.umatrix_distances(arrangement).any()
+
+
+# --- the preview: a batch SOM first, then the online map (issue 22) ----------------------
+
+
+def _gated_online(monkeypatch):
+    """Hold every online training until the returned event is set."""
+    gate, real = __import__("threading").Event(), helpers.arrange_covers
+
+    def held(*args, **kwargs):
+        gate.wait(10)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(explorer_module, "arrange_covers", held)
+    return gate
+
+
+def _wait_for(condition, seconds=10):
+    import time
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.005)
+
+
+@pytest.mark.slow  # builds more explorers
+def test_a_preview_says_what_it_is_until_the_online_map_replaces_it(covers_dir, monkeypatch):
+    ex = explorer_module.build_explorer(covers_dir, background=True)
+    online = _shown(ex)
+    gate = _gated_online(monkeypatch)
+    ex.sigma.value = 2.0
+    _wait_for(lambda: ex.previewing)
+    assert not ex.stale  # it shows the controls' settings, as a sketch
+    assert ex.message.startswith("preview: batch SOM, 10 epochs in ")
+    assert ex.message.endswith("16 covers on 4x4, sigma 2, seed 42, learning rate 0.5; "
+                               "the online map is training ...")
+    assert "Preview: a batch SOM of 10 epochs" in ex.metrics.value and "<b>DPQ16</b>" not in \
+        ex.metrics.value  # no quality figures for a sketch
+    assert 'alt="Preview mosaic of 16 covers arranged by a batch SOM of 10 epochs' in ex.mosaic.value
+    assert ex.arrangement.quality == {} and ex.mosaic.value != online[0]
+    assert ex.static_html().count("preview (batch SOM): 16 covers on 4x4, sigma 2") == 1
+    gate.set()
+    ex.wait()
+    assert not ex.previewing and not ex.stale
+    assert ex.message.startswith("16 covers on 4x4, sigma 2, seed 42, gaussian") and "trained in" \
+        in ex.message
+    assert "<b>DPQ16</b>" in ex.metrics.value and 'alt="Mosaic of 16 covers' in ex.mosaic.value
+    assert 0 < ex.preview_seconds < ex.seconds
+
+
+@pytest.mark.slow  # builds more explorers
+@pytest.mark.parametrize("changes", [dict(sigma=2.0), dict(seed=7, placement="greedy"),
+                                     dict(preset="original", sigma=2.0)])
+def test_after_the_preview_the_picture_is_the_online_map_the_notebooks_teach(covers_dir, changes):
+    """For the same settings, the background explorer (preview, then online map) ends with
+    the very map that plain Python (no preview) and helpers.arrange_covers give."""
+    shown = {}
+    for background in (True, False):
+        ex = explorer_module.build_explorer(covers_dir, background=background)
+        with ex._hold():  # several controls, then one request as a slider would send it
+            for name, value in changes.items():
+                if name == "preset":
+                    ex._apply_preset(value)
+                else:
+                    getattr(ex, name).value = value
+        ex._request(wait=False)
+        ex.wait()
+        assert not ex.previewing and not ex.stale, ex.message
+        assert (ex.preview_seconds is not None) == background
+        assert ex.shown == dict(ex.settings(), **{k: v for k, v in changes.items()
+                                                  if k != "preset"}, preset=ex.base_preset)
+        shown[background] = ex
+    assert shown[True].base_preset == changes.get("preset", "default")
+    settings = dict(shown[False].settings())
+    rows, cols = settings.pop("rows"), settings.pop("cols")
+    taught = helpers.arrange_covers(shown[False].covers, rows, cols, **settings)
+    for ex in shown.values():
+        assert np.array_equal(ex.arrangement.trained.som.get_weights(),
+                              taught.trained.som.get_weights())
+        assert np.array_equal(ex.arrangement.placement.positions, taught.placement.positions)
+        assert ex.arrangement.quality == taught.quality
+    assert shown[True].mosaic_jpeg == shown[False].mosaic_jpeg
+
+
+@pytest.mark.slow  # builds more explorers
+def test_an_online_map_that_fails_after_its_preview_goes_back_to_the_last_online_map(
+        covers_dir, monkeypatch):
+    ex = explorer_module.build_explorer(covers_dir, background=True)
+    online, arrangement = _shown(ex), ex.arrangement
+    gate = _gated_online(monkeypatch)
+    real = explorer_module.arrange_covers
+
+    def fails(*args, **kwargs):
+        real(*args, **kwargs)
+        raise ValueError("training diverged: a test's")
+
+    monkeypatch.setattr(explorer_module, "arrange_covers", fails)
+    ex.sigma.value = 2.0
+    _wait_for(lambda: ex.previewing)
+    gate.set()
+    ex.wait()
+    assert ex.message == ("still showing 16 covers on 4x4, sigma 4, seed 42, learning rate 0.5: "
+                          "training diverged: a test's")
+    assert _shown(ex) == online and ex.arrangement is arrangement
+    assert ex.stale and not ex.previewing
+
+
+@pytest.mark.slow  # builds more explorers
+def test_a_refusal_while_a_preview_is_shown_goes_back_to_the_last_online_map(covers_dir,
+                                                                           monkeypatch):
+    ex = explorer_module.build_explorer(covers_dir, background=True)
+    online = _shown(ex)
+    gate = _gated_online(monkeypatch)
+    ex.sigma.value = 2.0
+    _wait_for(lambda: ex.previewing)
+    ex.rows.value = 2  # refused at once: the preview's online map will not come
+    assert ex.message.startswith("still showing 16 covers on 4x4, sigma 4, seed 42, learning "
+                                 "rate 0.5: 16 covers do not fit on 2x4")
+    assert _shown(ex) == online and ex.stale and not ex.previewing
+    gate.set()
+    ex.wait()
+    assert _shown(ex) == online and ex.stale  # the cancelled run shows nothing
+
+
+def test_no_preview_where_the_batch_som_cannot_sketch_or_nobody_would_see_it(covers_dir):
+    ex = explorer_module.build_explorer(covers_dir, background=False)
+    ex.sigma.value = 2.0  # plain Python: the call waits for the online map anyway
+    assert ex.preview_seconds is None and not ex.previewing
+    assert ex.set(neighborhood="mexican_hat", sigma=1.0, learning_rate=0.01)
+    assert ex.preview_seconds is None
+    assert not explorer_module.preview_module.can_preview(ex.settings())
+
+
+@pytest.mark.slow  # builds more explorers
+def test_set_in_a_kernel_waits_for_the_online_map_without_a_preview(covers_dir, monkeypatch):
+    ex = explorer_module.build_explorer(covers_dir, background=True)
+    previews = []
+    monkeypatch.setattr(explorer_module.preview_module, "preview_arrangement",
+                        lambda *a, **k: previews.append(1))
+    assert ex.set(sigma=2.0, seed=3)
+    assert previews == [] and ex.preview_seconds is None
+    assert ex.message.startswith("16 covers on 4x4, sigma 2, seed 3")

@@ -16,9 +16,9 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 KIT = REPO / "tutorial_kit"
-LOWER = {"checks", "exact", "fast", "figures", "files", "images", "interrupts", "progress", "versions",
+LOWER = {"batch", "checks", "exact", "fast", "figures", "files", "images", "interrupts", "progress", "versions",
          "download"}
-APPLICATIONS = {"cli", "demos", "explorer", "explorer_view", "explorer_worker", "exercises", "notebook",
+APPLICATIONS = {"cli", "demos", "explorer", "explorer_preview", "explorer_view", "explorer_worker", "exercises", "notebook",
                 "projector"}
 
 

@@ -12,7 +12,12 @@ What a student sees must always be true:
   refusal are named in the status line, with the limit that was hit;
 - in a kernel, training runs in a background thread, so moving a slider
   never waits for the previous run: a newer setting cancels the run in
-  progress, and only the latest setting trains.
+  progress, and only the latest setting trains;
+- there, a moved control first shows a preview, a batch SOM of a few epochs
+  (tutorial_kit/explorer_preview.py), in a few hundredths of a second; the
+  status line says "preview: batch SOM, 10 epochs" until the online map the
+  notebooks teach replaces it. For given settings, the last picture is
+  always that online map, the same as ``helpers.arrange_covers`` gives.
 """
 
 from __future__ import annotations
@@ -28,11 +33,13 @@ import time
 import warnings
 from pathlib import Path
 
+import minisom
 import numpy as np
 
 from helpers import (BUNDLED_COVERS, NEIGHBORHOODS, PLACEMENTS, PRESETS, arrange_covers,
-                     grid_shape_for, load_covers, make_features)
-from tutorial_kit import checks
+                     grid_shape_for, load_covers, make_features, som_settings)
+from tutorial_kit import checks, fast
+from tutorial_kit import explorer_preview as preview_module
 from tutorial_kit import explorer_view as view
 from tutorial_kit.explorer_worker import LatestRequestWorker
 from tutorial_kit.images import one_line
@@ -106,11 +113,19 @@ class Explorer:
         Visible only while a training run takes longer than ``progress_delay``.
     covers, features, arrangement
         The loaded covers, their features (made once per folder), and the
-        arrangement shown now; None until a first success.
+        arrangement shown now; None until a first success. While
+        ``previewing``, the arrangement of the preview (a batch SOM; its
+        ``quality`` is empty).
+    previewing : bool
+        True while the picture is a preview and the online map is training.
     generation : int
         Number of the newest update requested; older results are discarded.
     seconds : float or None
-        How long the last successful update took, from request to new picture.
+        How long the last successful update took, from request to the online map.
+    preview_seconds : float or None
+        How long the last update took from request to its preview; None if
+        it showed none (in plain Python, from :meth:`set` or :meth:`update`,
+        which wait for the online map, and for the mexican hat).
     """
 
     def __init__(self, covers=BUNDLED_COVERS, *, display_width=480, display_height=560,
@@ -131,9 +146,10 @@ class Explorer:
         self.shown = None  # the settings of the picture shown (as settings() gives them)
         self.mosaic_jpeg = self.umatrix_png = b""
         self.generation = 0
-        self.seconds = None
+        self.seconds = self.preview_seconds = None
         self.message = ""
-        self.stale = False
+        self.stale = self.previewing = False
+        self._final = None  # what _show put up last for an online map, to go back to
         self.base_preset = "default"
         self._notes = []  # what the last load changed or skipped, for the status line
         self._clamped = []  # what the last `set` clamped to a control's range, likewise
@@ -141,6 +157,8 @@ class Explorer:
         self._wanted_sigma = PRESETS["default"]["sigma"]  # sigma before fitting a tiny grid
         self._holding = 0
         self._compute_lock = threading.Lock()
+        self._display_lock = threading.RLock()  # the worker shows, the main thread refuses
+        self._starts = {}  # PCA starts of previews, by (features, rows, cols)
         # jobs: (generation, covers, features, settings, started); the newest wins
         self._worker = LatestRequestWorker(self._run)
         self._thumbs = (None, None)  # (cell size, resized covers)
@@ -178,8 +196,11 @@ class Explorer:
         # The browser sends slider values with float error (5.000000000000001):
         # these sliders take the step they stand for, as their readout shows it.
         stepped = _stepped_slider_class()
+        # Sigma follows the hand while it is dragged (each value shows a quick
+        # preview, and the newest one wins); the others update on release.
         self.sigma = stepped(value=defaults["sigma"], min=0.5, max=10.0, step=0.5,
-                             description="sigma", readout_format=".1f", **slider)
+                             description="sigma", readout_format=".1f",
+                             **dict(slider, continuous_update=True))
         self.iterations = w.SelectionSlider(options=[(f"{n:,}", n) for n in steps],
                                             value=defaults["iterations"],
                                             description="iterations", **slider)
@@ -318,7 +339,8 @@ class Explorer:
         """What the last picture shows, without the run time (it varies from run to run)."""
         if self.arrangement is None:
             return self.message
-        return view.describe(self.shown, len(self.arrangement.covers.names))
+        text = view.describe(self.shown, len(self.arrangement.covers.names))
+        return f"preview (batch SOM): {text}" if self.previewing else text
 
     # -- loading -----------------------------------------------------------
 
@@ -578,33 +600,51 @@ class Explorer:
         return self.generation
 
     def _request(self, wait=None):
-        """Ask for a map with the current settings; the newest request wins."""
+        """Ask for a map with the current settings; the newest request wins.
+
+        In the background (a kernel) and without ``wait``, a preview comes
+        first (see the module's docstring); waiting, only the online map is made.
+        """
         if self.covers is None:
             self._refuse("no covers loaded yet: type a folder and press Enter or 'load'")
             return False
         started = time.perf_counter()
         generation = self._begin()
         settings = self.settings()
-        refusal = self._check(settings)
+        refusal = self._check(settings) or self._minisom_refusal(settings)
         if refusal:
             self._refuse(refusal)
             return False
-        job = (generation, self.covers, self.features, settings, started)
+        waiting = wait or wait is None and not self.background
+        job = (generation, self.covers, self.features, settings, started,
+               self.background and not waiting and preview_module.can_preview(settings))
+        self.preview_seconds = None  # until this update shows its preview, if it has one
         if not self.background:
             return self._run(job)
-        if self.arrangement is not None:
-            self._set_stale(True)
-        self._say(f"training {view.describe(settings, len(self.covers.names), short=True)} ..."
-                  + self._still_showing(", "))
+        with self._display_lock:
+            if self.arrangement is not None:
+                self._set_stale(True)
+            self._say(f"training {view.describe(settings, len(self.covers.names), short=True)} ..."
+                      + self._still_showing(", "))
         self._worker.submit(job)
-        if wait or wait is None and not self.background:
+        if waiting:
             self.wait()
             return self.arrangement is not None and self.generation == generation \
-                and not self.stale
+                and not self.stale and not self.previewing
         return True
 
     def _run(self, job):
-        generation, covers, features, settings, started = job
+        generation, covers, features, settings, started, with_preview = job
+        if with_preview:
+            try:
+                with self._compute_lock:
+                    result = self._compute_preview(covers, features, settings, generation)
+            except Exception:  # noqa: BLE001  only a preview: the online map below decides
+                result = None
+            if result is not None:
+                self._show(generation, result, started, settings, preview=True)
+            if generation != self.generation:
+                return False
         try:
             with self._compute_lock:
                 result = self._compute(covers, features, settings, generation, started)
@@ -636,36 +676,75 @@ class Explorer:
                     f"{math.floor(sigma):.0f} or {math.ceil(sigma):.0f}, not {sigma:.1f}")
         return ""
 
+    def _minisom_refusal(self, settings):
+        """What MiniSom warns about these settings, as a refusal; '' if it warns of nothing.
+
+        :meth:`_check` refuses what MiniSom 2.3.6 warns about, with the
+        choices that would work; this catches what it does not foresee (a
+        newer MiniSom's warnings). The map is built here, on the thread that
+        asked (in a kernel, the one that runs the notebook's cells, busy with
+        this call, so no cell of the notebook runs meanwhile), before the
+        training thread builds the same map. Building it takes a fraction of a
+        millisecond, and only for that long are warnings recorded. A warning
+        that is not MiniSom's (one from another thread in that moment) is
+        passed on as it came, so nothing is lost or shown as the explorer's.
+        """
+        chosen = som_settings(settings["preset"], sigma=settings["sigma"],
+                              learning_rate=settings["learning_rate"],
+                              neighborhood_function=settings["neighborhood_function"])
+        options = {name: chosen[name] for name in ("sigma", "learning_rate", "neighborhood_function",
+                                                   "topology", "decay_function",
+                                                   "sigma_decay_function")}
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            minisom.MiniSom(settings["rows"], settings["cols"], self.features.values.shape[1],
+                            random_seed=settings["seed"], **options)
+        ours = [caught_warning for caught_warning in caught if _is_minisoms(caught_warning)]
+        for other in caught:
+            if other not in ours:  # another thread's: on its way, unchanged
+                warnings.warn_explicit(other.message, other.category, other.filename,
+                                       other.lineno, source=other.source)
+        if not ours:
+            return ""
+        text = one_line(ours[0].message, first_line=True).removeprefix("Warning: ").rstrip(".")
+        return f"MiniSom warns: {text}"
+
     def _compute(self, covers, features, settings, generation, started):
         """Train, place, measure and draw; returns what :meth:`_show` needs.
 
         Invalid settings and a diverging training raise a ValueError (from
-        :func:`arrange_covers`). Warnings are turned into one too, so the
-        settings are refused and the last good picture stays.
+        :func:`arrange_covers`), so the settings are refused and the last
+        good picture stays.
         """
         settings = dict(settings)
         rows, cols = settings.pop("rows"), settings.pop("cols")
-        # catch_warnings is process-wide before Python 3.14. Why that is safe here: only
-        # this thread trains, and a warning that another thread raises meanwhile is not
-        # lost: it lands in `caught`, and the status line shows it as a refusal.
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
+        # One BLAS thread (as train_som does for its loop): placing and measuring ask BLAS
+        # for small products, where a second thread costs more than it gives on a busy
+        # 2-core machine (1,000 covers: 0.70 s against 0.79 s a whole update).
+        with fast.one_blas_thread():
             arrangement = arrange_covers(covers, rows, cols, features=features,
                                          progress=self._reporter(generation, started),
                                          curve_points=10, **settings)  # no curve shown
-        if caught:
-            first = caught[0]
-            source = ("MiniSom" if Path(first.filename).stem == "minisom"
-                      else first.category.__name__)
-            text = one_line(first.message, first_line=True).removeprefix("Warning: ").rstrip(".")
-            text = text.replace("bubbleare", "bubble are")  # a typo in MiniSom's message
-            raise ValueError(f"{source} warns: {text}")
-        mosaic, self._thumbs = view.mosaic_jpeg(arrangement, self.display_width, self.display_height,
-                                               self._thumbs)
-        return arrangement, mosaic, view.umatrix_png(arrangement, self.umatrix_dpi)
+            return self._draw(arrangement)
 
-    def _show(self, generation, result, started=None, settings=None):
-        """Show a computed result, unless a newer update has started.
+    def _compute_preview(self, covers, features, settings, generation):
+        """The preview's arrangement (tutorial_kit/explorer_preview.py), drawn; None if superseded."""
+        if generation != self.generation:
+            return None
+        return self._draw(preview_module.preview_arrangement(covers, features, settings,
+                                                      starts=self._starts))
+
+    def _draw(self, arrangement):
+        """The mosaic (JPEG), the U-matrix (PNG) and its alt text of an arrangement."""
+        mosaic, self._thumbs = view.mosaic_jpeg(arrangement, self.display_width,
+                                               self.display_height, self._thumbs)
+        distances = view.umatrix_distances(arrangement)
+        return (arrangement, mosaic, view.umatrix_png(arrangement, self.umatrix_dpi, distances),
+                view.umatrix_alt(arrangement, distances))
+
+    def _show(self, generation, result, started=None, settings=None, preview=False):
+        """Show a computed result (the online map, or a ``preview``), unless a newer
+        update has started.
 
         Returns
         -------
@@ -673,24 +752,41 @@ class Explorer:
             False if ``generation`` is no longer the newest (the result is
             discarded and the display is left alone).
         """
-        if generation != self.generation:
-            return False
-        arrangement, mosaic_jpeg, umatrix_png = result
-        self.arrangement = arrangement
-        self.shown = settings or dict(self.settings(), rows=arrangement.rows,
-                                      cols=arrangement.cols, sigma=arrangement.settings["sigma"])
+        with self._display_lock:
+            if generation != self.generation:
+                return False
+            arrangement, mosaic_jpeg, umatrix_png, umatrix_alt = result
+            shown = settings or dict(self.settings(), rows=arrangement.rows,
+                                     cols=arrangement.cols, sigma=arrangement.settings["sigma"])
+            took = time.perf_counter() - started if started is not None else None
+            if preview:
+                self.preview_seconds = took
+                metrics = view.preview_metrics_html(preview_module.EPOCHS)
+            else:
+                self.seconds = took
+                metrics = view.metrics_html(arrangement.quality)
+            self._put_up(arrangement, shown, mosaic_jpeg, umatrix_png, umatrix_alt, metrics,
+                         preview)
+            self._set_stale(False)
+            # never "0.75 / s": a no-break space before the unit
+            during = f" in {took:.2f}\u00a0s" if took is not None else ""
+            n = len(arrangement.covers.names)
+            if preview:
+                self._say(f"preview: batch SOM, {preview_module.EPOCHS} epochs{during}, "
+                          f"{view.describe(shown, n, short=True)}; the online map is training ...")
+            else:
+                notes = "".join(f"; {note}" for note in self._notes + self._clamped)
+                self._say(f"{view.describe(shown, n)}: trained{during}{notes}")
+                self._final = (arrangement, shown, mosaic_jpeg, umatrix_png, umatrix_alt, metrics)
+            return True
+
+    def _put_up(self, arrangement, shown, mosaic_jpeg, umatrix_png, umatrix_alt, metrics, preview):
+        """Put one picture (mosaic, U-matrix, metrics) into the widgets."""
+        self.arrangement, self.shown, self.previewing = arrangement, shown, preview
         self.mosaic_jpeg, self.umatrix_png = mosaic_jpeg, umatrix_png
         self.mosaic.value = view.img_tag(mosaic_jpeg, "jpeg", self._mosaic_alt())
-        self.umatrix.value = view.img_tag(umatrix_png, "png", view.umatrix_alt(arrangement))
-        self.metrics.value = view.metrics_html(arrangement.quality)
-        if started is not None:
-            self.seconds = time.perf_counter() - started
-        took = f" in {self.seconds:.2f}\u00a0s" if started is not None else ""  # never "0.75 / s"
-        notes = "".join(f"; {note}" for note in self._notes + self._clamped)
-        self._set_stale(False)
-        self._say(f"{view.describe(self.shown, len(arrangement.covers.names))}: "
-                  f"trained{took}{notes}")
-        return True
+        self.umatrix.value = view.img_tag(umatrix_png, "png", umatrix_alt)
+        self.metrics.value = metrics
 
     # -- drawing -------------------------------------------------------------
 
@@ -698,6 +794,11 @@ class Explorer:
         arrangement = self.arrangement
         if arrangement is None:
             return "no mosaic yet"
+        if self.previewing:
+            return (f"Preview mosaic of {len(arrangement.covers.names)} covers arranged by a "
+                    f"batch SOM of {preview_module.EPOCHS} epochs on a {arrangement.rows}x"
+                    f"{arrangement.cols} grid ({view.describe(self.shown)}); the online map "
+                    "is training.")
         return (f"Mosaic of {len(arrangement.covers.names)} covers arranged by the map on a "
                 f"{arrangement.rows}x{arrangement.cols} grid ({view.describe(self.shown)}); "
                 f"DPQ16 {arrangement.quality['dpq16']:.3f}.")
@@ -731,22 +832,39 @@ class Explorer:
         return f"{joiner}still showing {self._shown_text()}"
 
     def _shown_text(self):
-        return view.describe(self.shown, len(self.arrangement.covers.names), short=True)
+        text = view.describe(self.shown, len(self.arrangement.covers.names), short=True)
+        return f"the preview of {text}" if self.previewing else text
+
+    def _back_to_the_online_map(self):
+        """Show the last online map again, in place of a preview whose online map will not come."""
+        if self._final is None:  # no online map yet: no picture
+            self.arrangement = self.shown = None
+            self.previewing = False
+            self.mosaic_jpeg = self.umatrix_png = b""
+            self.mosaic.value = self.umatrix.value = self.metrics.value = ""
+            return
+        arrangement, shown, mosaic_jpeg, umatrix_png, umatrix_alt, metrics = self._final
+        self._put_up(arrangement, shown, mosaic_jpeg, umatrix_png, umatrix_alt, metrics, False)
 
     def _refuse(self, reason, name_settings=True):
         """The settings (or folder) cannot be shown: say why, dim the old picture.
 
         The line starts with the settings of the picture still shown, unless
         ``name_settings`` is False (a failed load names the folder instead).
+        A preview on screen gives way to the last online map: its own online
+        map will not come.
         """
-        reason += "".join(f"; {note}" for note in self._clamped)
-        if self.arrangement is None:
+        with self._display_lock:
+            reason += "".join(f"; {note}" for note in self._clamped)
+            if self.previewing:
+                self._back_to_the_online_map()
+            if self.arrangement is None:
+                self._say(reason, "error")
+                return
+            self._set_stale(True)
+            if name_settings:
+                reason = f"still showing {self._shown_text()}: {reason}"
             self._say(reason, "error")
-            return
-        self._set_stale(True)
-        if name_settings:
-            reason = f"still showing {self._shown_text()}: {reason}"
-        self._say(reason, "error")
 
     def _set_stale(self, stale):
         self.stale = bool(stale)
@@ -778,6 +896,14 @@ class Panel:
         text = f"Here the live notebook shows {shown}the explorer's status line and mosaic."
         display({"text/html": f'<p class="som-explorer-static"><i>{html.escape(text)}</i></p>',
                  "text/plain": text}, raw=True)
+
+
+def _is_minisoms(caught):
+    """Whether a recorded warning (``warnings.WarningMessage``) was raised in MiniSom's module."""
+    try:
+        return Path(caught.filename).resolve() == Path(minisom.__file__).resolve()
+    except (OSError, TypeError, ValueError):
+        return False
 
 
 def snap_to_step(value, start, step):
