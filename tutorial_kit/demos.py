@@ -12,7 +12,8 @@ What a demo does for everyone (issue 19):
   (``explorer_worker.LatestRequestWorker``, as the explorer does), so the
   kernel hears every move of a control at once: while the picture lags
   behind the controls it is dimmed and the status line says which settings
-  it still shows and which are being drawn;
+  it still shows and which are being drawn (the page dims it already at the
+  key press or click, before the kernel hears of it);
 - the picture is an ``<img>`` with alt text, at the size it was drawn (no
   stretching), and fits a 1366x768 screen with its controls;
 - the arrow keys on a focused dropdown, slider or toggle change its value
@@ -37,7 +38,7 @@ from tutorial_kit.figures import Picture
 STYLE = """<style>
 .som-demo .widget-label, .som-demo .widget-readout, .som-demo select, .som-demo button { font-size: 14px; }
 .som-demo .som-demo-status { font-size: 14px; color: #333; min-height: 1.5em; }
-.som-demo .som-stale img { opacity: 0.4; transition: opacity 0.2s; }
+.som-demo .som-stale img, .som-demo .som-demo-wait img { opacity: 0.4; transition: opacity 0.2s; }
 .som-demo select:focus, .som-demo button:focus, .som-demo input:focus,
 .som-demo .noUi-handle:focus { outline: 3px solid #1a5fb4 !important; outline-offset: 1px; }
 .som-demo .som-demo-picture img { display: block; width: auto; height: auto;
@@ -74,6 +75,15 @@ SCRIPT = (
     "e.preventDefault();e.stopPropagation();"
     "var all=Array.prototype.slice.call(b.parentElement.querySelectorAll('.widget-toggle-button'));"
     "var i=all.indexOf(b)+d;if(i<0||i>=all.length)return;all[i].click();all[i].focus();});"
+    # Dim at once on a key or click on a control, before the kernel hears of it; the
+    # kernel's status line then takes over (or, if nothing changed, 1.5 s later).
+    "var pic=r.querySelector('.som-demo-picture'),st=r.querySelector('.som-demo-status'),tm;"
+    "var done=function(){clearTimeout(tm);if(pic)pic.classList.remove('som-demo-wait')};"
+    "var wait=function(e){if(!pic||pic.contains(e.target)||st.contains(e.target))return;"
+    "if(e.type==='keydown'&&!/^(Arrow|Home|End|Page)/.test(e.key))return;"
+    "pic.classList.add('som-demo-wait');clearTimeout(tm);tm=setTimeout(done,1500)};"
+    "['keydown','pointerdown','change'].forEach(function(t){r.addEventListener(t,wait,true)});"
+    "if(st)new MutationObserver(done).observe(st,{subtree:true,childList:true,characterData:true});"
     "r.setAttribute('data-som-demo-ready','true');};go(0);")
 HEAD = STYLE + f'<img src="data:," alt="" style="display:none" onerror="{html.escape(SCRIPT)}">'
 
