@@ -695,6 +695,10 @@ def test_axe_finds_no_serious_problem_in_the_demo_notebooks(demo_pages, name):
         "() => [...document.querySelectorAll('.jp-Notebook .jp-OutputArea img')]"
         "  .filter(i => !i.closest('.som-demo-static') && i.getAttribute('src') !== 'data:,')"
         "  .map(i => (i.getAttribute('alt') || '').trim())")
+    for handle in page.locator(".som-demo .noUi-handle").all():
+        assert handle.get_attribute("aria-label") and handle.get_attribute("aria-valuetext")
+    if name == "05_training_settings.ipynb":
+        assert page.locator(".som-demo .noUi-handle").get_attribute("aria-valuetext") == "5000"
     figures = {"04_the_som_step.ipynb": 1, "05_training_settings.ipynb": 1}.get(name, 0)
     assert len(alts) == DEMOS[name] + figures, alts
     assert all(len(alt) >= 40 for alt in alts), f"pictures in {name} without alt text: {alts}"
@@ -728,6 +732,7 @@ def test_arrow_keys_change_the_demo_dropdown_and_slider_not_the_cell(demo_pages)
     handle = demo.locator(".noUi-handle")
     assert select.get_attribute("aria-label") == "h"
     assert handle.get_attribute("aria-label") == "sigma"
+    assert handle.get_attribute("aria-valuetext") == "4"
     assert select.get_attribute("data-lm-suppress-shortcuts") == "true"
     # Record every state the picture passes through (the kernel may draw quickly).
     demo.evaluate(
@@ -762,6 +767,7 @@ def test_arrow_keys_change_the_demo_dropdown_and_slider_not_the_cell(demo_pages)
     page.keyboard.press("ArrowRight")
     readout = demo.locator(".widget-readout")
     page.wait_for_function("e => e.textContent.trim() === '5'", arg=readout.element_handle())
+    page.wait_for_function("e => e.getAttribute('aria-valuetext') === '5'", arg=handle.element_handle())
     page.screenshot(path=ARTIFACTS / "laptop_demo_04_keyboard_slider.png")
     _wait_demo_fresh(page, 0, "sigma 5, h gaussian")
     assert _active_cell(page) == active

@@ -47,7 +47,8 @@ STYLE = """<style>
 </style>"""
 # Marks the demo's controls so that JupyterLab's notebook shortcuts leave their keys
 # alone (Lumino skips an element with data-lm-suppress-shortcuts), names slider
-# handles and dropdowns after their label, keeps aria-pressed on the toggles in step
+# handles and dropdowns after their label, gives a handle its readout as its value
+# text (a selection slider's handle would otherwise say its position, 4, not 5000), keeps aria-pressed on the toggles in step
 # with the selected one, and lets the arrow keys move between toggles (a MutationObserver
 # repeats the marking whenever the widgets redraw).
 SCRIPT = (
@@ -59,16 +60,19 @@ SCRIPT = (
     "e.setAttribute('data-lm-suppress-shortcuts','true')});"
     "r.querySelectorAll('.widget-inline-hbox').forEach(function(w){"
     "var l=w.querySelector('.widget-label');if(!l||!l.textContent)return;var t=l.textContent;"
+    "var v=w.querySelector('.widget-readout');v=v&&v.textContent.trim();"
     "w.querySelectorAll('.noUi-handle, select').forEach(function(h){"
-    "if(h.getAttribute('aria-label')!==t)h.setAttribute('aria-label',t)});"
+    "if(h.getAttribute('aria-label')!==t)h.setAttribute('aria-label',t);"
+    "if(v&&h.classList.contains('noUi-handle')&&h.getAttribute('aria-valuetext')!==v)"
+    "h.setAttribute('aria-valuetext',v)});"
     "var g=w.querySelector('.widget-toggle-button');"
     "if(g&&g.parentElement.getAttribute('aria-label')!==t){"
     "g.parentElement.setAttribute('role','group');g.parentElement.setAttribute('aria-label',t)}});"
     "r.querySelectorAll('.widget-toggle-button').forEach(function(b){"
     "var p=b.classList.contains('mod-active')?'true':'false';"
     "if(b.getAttribute('aria-pressed')!==p)b.setAttribute('aria-pressed',p)});};"
-    "fix();new MutationObserver(fix).observe(r,{subtree:true,childList:true,"
-    "attributes:true,attributeFilter:['class']});"
+    "fix();new MutationObserver(fix).observe(r,{subtree:true,childList:true,characterData:true,"
+    "attributes:true,attributeFilter:['class','aria-valuetext']});"
     "r.addEventListener('keydown',function(e){var b=e.target;"
     "if(!b.classList||!b.classList.contains('widget-toggle-button'))return;"
     "var d={ArrowRight:1,ArrowDown:1,ArrowLeft:-1,ArrowUp:-1}[e.key];if(!d)return;"
