@@ -1,7 +1,7 @@
 """The explorer in a real JupyterLab, driven with Playwright and Debian's Chromium.
 
 The test starts ``jupyter lab`` on 127.0.0.1 with a random port and token, in a
-temporary root that holds a copy of notebook 07 (outputs cleared) and links to
+temporary root that holds copies of notebooks 07, 04, 05 and 06 (outputs cleared) and links to
 helpers.py, tutorial_kit/, requirements.txt and data/, so the committed
 notebook is never touched. Jupyter's and IPython's folders are temporary too.
 
@@ -17,6 +17,13 @@ click away), and the static HTML export (the fallback picture, with alt text).
 Accessibility: axe-core (installed from npm by .ci/run into output/axe) finds
 no critical or serious problem in the notebook's outputs, as shown and
 dimmed; every control has a name and a focus ring of 2 px or more.
+The slider demos of notebooks 04, 05 and 06 (each notebook run in its own
+JupyterLab workspace): every demo fits a 1366x768 screen with its picture
+never stretched and no label cut off; every picture and figure has alt text
+and axe-core finds no critical or serious problem in the outputs; the arrow
+keys change a demo's dropdown, slider and toggles and JupyterLab keeps its
+cell; a lagging picture is dimmed and says what it still shows; the static
+HTML export of the stored notebooks shows each demo's picture with alt text.
 Screenshots go to tests/artifacts/.
 
 It skips when Chromium, the playwright package or axe-core is missing, unless

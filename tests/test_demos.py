@@ -165,3 +165,22 @@ def test_show_figure_gives_an_img_with_alt_text_and_refuses_none():
     assert not plt.get_fignums()  # closed: plt.show() would not show it a second time
     with pytest.raises(ValueError, match="alt text"):
         helpers.show_figure(plt.subplots()[0], " ")
+
+
+def test_a_picture_that_cannot_be_drawn_is_said_and_the_demo_lives_on():
+    import ipywidgets
+
+    def draw(size):
+        if size == 3:
+            raise ValueError("3 is unlucky")
+        return _draw_size(size)
+
+    demo = demos.picture_demo(draw, size=ipywidgets.IntSlider(value=2, min=2, max=5,
+                                                              description="size"))
+    demo.controls["size"].value = 3
+    assert not demo.wait(30)  # still dimmed: the picture is not the one asked for
+    assert "Could not draw the picture for size 3: 3 is unlucky. It still shows size 2." \
+        in demo.status.value
+    assert "som-stale" in demo.picture._dom_classes
+    demo.controls["size"].value = 4
+    assert demo.wait(30) and "The picture shows size 4." in demo.status.value

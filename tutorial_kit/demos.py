@@ -165,7 +165,16 @@ class PictureDemo:
         self._worker.submit(True)
 
     def _run(self, _job):
-        self.last = self._show(self._values())
+        values = self._values()
+        try:
+            self.last = self._show(values)
+        except Exception as error:  # noqa: BLE001 - said on screen; the thread must live on
+            with self._lock:
+                self._set_stale(True)
+                text = (f"Could not draw the picture for {self._describe(values)}: {error}. "
+                        f"It still shows {self._describe(self.shown)}.")
+                self.status.value = (f'<div role="status" aria-live="polite" style="color:#b00020">'
+                                     f'&#9888; {html.escape(text)}</div>')
 
     def wait(self, timeout=60):
         """Wait until the picture is drawn for the controls' values; True if it is."""
