@@ -48,9 +48,10 @@ STYLE = """<style>
 # Marks the demo's controls so that JupyterLab's notebook shortcuts leave their keys
 # alone (Lumino skips an element with data-lm-suppress-shortcuts), names slider
 # handles and dropdowns after their label, gives a handle its readout as its value
-# text (a selection slider's handle would otherwise say its position, 4, not 5000), keeps aria-pressed on the toggles in step
-# with the selected one, and lets the arrow keys move between toggles (a MutationObserver
-# repeats the marking whenever the widgets redraw).
+# text (a selection slider's handle would otherwise say its position, 4, not 5000),
+# keeps aria-pressed on the toggles in step with the selected one, and lets the
+# arrow keys move between toggles (a MutationObserver repeats the marking whenever
+# the widgets redraw).
 SCRIPT = (
     "var img=this,go=function(n){var r=img.closest('.som-demo');"
     "if(!r){if(n<100)setTimeout(function(){go(n+1)},100);return;}"
