@@ -18,7 +18,7 @@ import numpy as np
 
 from tutorial_kit import checks, exact, fast
 from tutorial_kit import images as _images
-from tutorial_kit.figures import show_covers, show_mosaic  # noqa: F401  (re-exported)
+from tutorial_kit.figures import show_covers, show_figure, show_mosaic  # noqa: F401  (re-exported)
 from tutorial_kit.files import save_png  # noqa: F401  (re-exported)
 from tutorial_kit.progress import progress_reporter
 

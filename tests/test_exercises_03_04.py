@@ -278,22 +278,26 @@ def test_every_stub_has_a_tagged_solution_and_a_check(notebook, names):
 # The demos next to the concepts: a control moves, the picture changes
 # ---------------------------------------------------------------------------
 
-PROBES = {
+PROBES = {  # the demos draw on a thread: wait() until the picture matches the controls
     "04_the_som_step.ipynb": (
         "before = sigma_demo.picture.value\n"
         "sigma_demo.controls['neighbourhood'].value = 'bubble'\n"
+        "sigma_demo.wait()\n"
         "after_shape = sigma_demo.picture.value\n"
         "sigma_demo.controls['sigma'].value = sigma_demo.controls['sigma'].min\n"
+        "sigma_demo.wait()\n"
         "print('demo redraws:', before != after_shape != sigma_demo.picture.value)"),
     "05_training_settings.ipynb": (
         "before = iterations_demo.picture.value\n"
         "iterations_demo.controls['iterations'].value = 100\n"
+        "iterations_demo.wait()\n"
         "print('demo redraws:', before != iterations_demo.picture.value)"),
     "06_placing_the_grid.ipynb": (
         "before = fill_demo.picture.value\n"
         "fill_demo.controls['fill'].value = 'assignment'\n"
         "grid_before = grid_demo.picture.value\n"
         "grid_demo.controls['extra'].value = 2\n"
+        "fill_demo.wait(), grid_demo.wait()\n"
         "print('demo redraws:', before != fill_demo.picture.value and grid_before != grid_demo.picture.value)"),
 }
 

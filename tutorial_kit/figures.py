@@ -75,3 +75,81 @@ def show_covers(images, titles=None, axes=None, width=9):
         if title:
             ax.set_title(title, fontsize=9)
     return axes
+
+
+class Picture:
+    """A finished matplotlib figure as a JPEG with alt text, shown as ``<img alt>``.
+
+    JupyterLab shows a plain figure output (``image/jpeg``) without any alt
+    text (its image renderer reads no ``alt`` metadata), so a screen reader
+    only hears "image". A notebook cell that ends with a Picture shows it as
+    HTML: the same JPEG, at the size it was drawn (never stretched), with
+    ``alt`` saying what it shows; ``text/plain`` carries the alt text too.
+
+    Parameters
+    ----------
+    figure : matplotlib Figure
+        Drawn into a JPEG at once, then closed (so it is not shown twice).
+    alt : str
+        What the figure shows, in words.
+    dpi : float, optional
+        By default the figure's own.
+
+    Attributes
+    ----------
+    figure : matplotlib Figure
+    alt : str
+    jpeg : bytes
+    width, height : int
+        The JPEG's size in pixels.
+    """
+
+    def __init__(self, figure, alt, dpi=None):
+        import io
+
+        import matplotlib.pyplot as plt
+        from PIL import Image
+
+        if not str(alt).strip():
+            raise ValueError("a picture needs alt text saying what it shows")
+        buffer = io.BytesIO()
+        figure.savefig(buffer, format="jpeg", dpi=dpi or figure.dpi, bbox_inches="tight",
+                       pil_kwargs={"quality": 90})
+        plt.close(figure)
+        self.figure, self.alt, self.jpeg = figure, str(alt), buffer.getvalue()
+        self.width, self.height = Image.open(io.BytesIO(self.jpeg)).size
+
+    def html(self):
+        """The ``<img>`` tag: the JPEG inline (a data URL), its size and its alt text.
+
+        Returns
+        -------
+        str
+        """
+        import base64
+        import html
+
+        data = base64.b64encode(self.jpeg).decode("ascii")
+        return (f'<img src="data:image/jpeg;base64,{data}" width="{self.width}" '
+                f'height="{self.height}" alt="{html.escape(self.alt)}" '
+                'style="max-width:100%;height:auto">')
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        return {"text/html": self.html(), "text/plain": self.alt}
+
+
+def show_figure(figure, alt):
+    """Show a matplotlib figure with alt text: end a cell with it instead of ``plt.show()``.
+
+    Parameters
+    ----------
+    figure : matplotlib Figure
+    alt : str
+        What the figure shows, in words (read out by screen readers).
+
+    Returns
+    -------
+    Picture
+        Shown as an ``<img>`` with that alt text.
+    """
+    return Picture(figure, alt)
