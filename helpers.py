@@ -984,6 +984,28 @@ class Arrangement(NamedTuple):
         return make_mosaic(self.covers.images, self.placement.positions, self.rows, self.cols,
                            border)
 
+    def mosaic_bands(self, border=0):
+        """:meth:`mosaic`, one row of cells at a time, for writing a big grid without holding it.
+
+        Parameters
+        ----------
+        border : int
+            Blank pixels between cells.
+
+        Yields
+        ------
+        numpy.ndarray, uint8
+            A row of cells (with the border below it, but after the last), as
+            :func:`make_mosaic` pastes it; stacked, they are :meth:`mosaic`.
+        """
+        positions = self.placement.positions
+        for row in range(self.rows):
+            in_row = np.where((positions[:, :1] == row), positions * [0, 1], -1)  # others: left out
+            band = make_mosaic(self.covers.images, in_row, 1, self.cols, border)
+            if border and row < self.rows - 1:
+                band = np.concatenate([band, np.full((border,) + band.shape[1:], 255, np.uint8)])
+            yield band
+
 
 def read_genres(names, catalogue=DATA_DIR / "covers.csv"):
     """The genre of each cover, from a CSV with the columns ``file`` and ``genre``.

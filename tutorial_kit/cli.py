@@ -25,7 +25,7 @@ from helpers import (EXACT_UP_TO, MAX_COMPONENTS, NEIGHBORHOODS, PLACEMENTS, PRE
                      arrange_covers, format_quality, grid_shape_for, som_settings)
 from tutorial_kit import checks, interrupts
 from tutorial_kit import progress as _progress
-from tutorial_kit.files import (check_distinct, check_target, pin_target, png_bytes,
+from tutorial_kit.files import (check_distinct, check_target, pin_target, png_chunks,
                                 positions_csv, write_files)
 from tutorial_kit.progress import to_stderr
 from tutorial_kit.images import MAX_SIDE, format_bytes, one_line, printable, read_folder, scan_folder
@@ -157,7 +157,7 @@ def _main(argv, written):
         contents = []
         if "out" in outputs:
             status(f"writing {printable(outputs['out'].path.name)}")
-            contents.append((outputs["out"], png_bytes(result.mosaic(args.border))))
+            contents.append((outputs["out"], grid_png(result, args.border)))
         if "positions" in outputs:
             contents.append((outputs["positions"],
                              positions_csv(covers.names, result.placement.positions)))
@@ -172,6 +172,14 @@ def _main(argv, written):
     placed = len(covers.names) - len(result.placement.dropped)
     return _summary(f"{placed} covers on a {result.rows}x{result.cols} grid: "
                     f"{format_quality(result.quality)}", written)
+
+
+def grid_png(result, border):
+    """The grid PNG of an arrangement, as pieces made a row of cells at a time while they
+    are written (`files.png_chunks`): the full-resolution grid is never held whole."""
+    height, width = result.covers.images.shape[1:3]
+    shape = (result.rows * (height + border) - border, result.cols * (width + border) - border, 3)
+    return png_chunks(result.mosaic_bands(border), shape)
 
 
 def _summary(line, written):
