@@ -269,7 +269,7 @@ def map_errors(som, data):
     MiniSom computes both from the whole covers x neurons table (with its
     temporaries, 2.4 GB for 10,000 covers on 10,000 neurons) and sorts each
     row in full for the topographic error; here each block's squared
-    distances (scipy's ``cdist``) give the best and second best neurons by a
+    distances (`product_distances`, as MiniSom's own) give the best and second best neurons by a
     partial sort. A hexagonal map's topographic error is MiniSom's, block by block.
 
     Returns
@@ -278,14 +278,12 @@ def map_errors(som, data):
         The mean distance of the covers to their best neurons, and the share of
         covers whose best two neurons are not grid neighbours.
     """
-    from scipy.spatial.distance import cdist
-
     weights = som.get_weights()
     rows, cols = weights.shape[:2]
     cells = weights.reshape(rows * cols, -1)
-    distance, misses = 0.0, 0
+    distance, misses, squares = 0.0, 0, (cells * cells).sum(axis=1)
     for block in row_blocks(len(data), rows * cols):
-        part = cdist(data[block], cells, "sqeuclidean")
+        part = product_distances(data[block], cells, b_squares=squares)
         two = np.argpartition(part, 1, axis=1)[:, :2]  # the best, then the second best
         distance += np.sqrt(part[np.arange(len(part)), two[:, 0]]).sum()
         if som.topology == "hexagonal":
@@ -303,28 +301,44 @@ def map_errors(som, data):
 DENSE_ASSIGNMENT_UP_TO = 4000  # covers; beyond, linear_sum_assignment's N^3 dominates
 
 
+def product_distances(a, b, a_squares=None, b_squares=None):
+    """Squared distances ``||a_i - b_j||^2`` as ``|a_i|^2 - 2 a_i . b_j + |b_j|^2``.
+
+    A matrix product, so BLAS makes it ten times faster than ``cdist``, but its
+    last bits depend on the CPU: for big folders only, never for what a
+    notebook prints. Negative rounding is clipped to 0.
+    """
+    table = a @ b.T
+    table *= -2
+    table += (a * a).sum(axis=1)[:, None] if a_squares is None else a_squares[:, None]
+    table += (b * b).sum(axis=1) if b_squares is None else b_squares
+    return np.maximum(table, 0, out=table)
+
+
 class SquaredDistances:
     """The cost table of covers to cells (squared distances), computed a part at a time.
 
-    Stands for ``cdist(data, cells, "sqeuclidean")`` (the same numbers) where the
-    whole table would take too much memory: 10,000 covers on 10,000 cells, 800 MB.
+    Stands for ``cdist(data, cells, "sqeuclidean")`` where the whole table
+    would take too much memory (10,000 covers on 10,000 cells: 800 MB), as
+    `product_distances` (BLAS: 10x faster, the last bits depend on the CPU).
     """
 
     def __init__(self, data, cells):
         self.data, self.cells = data, cells
         self.shape = (len(data), len(cells))
+        self.data_squares, self.cell_squares = (data * data).sum(axis=1), (cells * cells).sum(axis=1)
 
     def block(self, covers, cells):
         """The table's rows ``covers`` and columns ``cells``."""
-        from scipy.spatial.distance import cdist
-        return cdist(self.data[covers], self.cells[cells], "sqeuclidean")
+        return product_distances(self.data[covers], self.cells[cells], self.data_squares[covers],
+                                 self.cell_squares[cells])
 
     def winners(self):
         """Each cover's cheapest cell and its cost, a block of covers at a time."""
-        from scipy.spatial.distance import cdist
         winner, best = np.empty(self.shape[0], dtype=np.int64), np.empty(self.shape[0])
         for block in row_blocks(self.shape[0], self.shape[1]):
-            part = cdist(self.data[block], self.cells, "sqeuclidean")
+            part = product_distances(self.data[block], self.cells, self.data_squares[block],
+                                     self.cell_squares)
             winner[block] = part.argmin(axis=1)
             best[block] = part[np.arange(len(part)), winner[block]]
         return winner, best
