@@ -180,8 +180,7 @@ def compare_assignment(sizes=(3000, 6000), seed=42):
     """The optimal assignment against the windowed one, on maps of 3,000 and 6,000 covers.
 
     The 3,000 are ``posters_3000``; the 6,000 are those plus a copy of each with noise
-    added to its features (a folder that size does not fit the command line's memory
-    limit with a grid picture, but does without one). Each map is trained as the
+    added to its features (so no 6,000 files need to be drawn). Each map is trained as the
     pipeline trains it; both solvers place the same covers on the same map.
     """
     sys.path.insert(0, str(REPO))
