@@ -205,16 +205,18 @@ def test_png_bytes_decode_to_the_same_pixels(shape, monkeypatch):
     assert len(raw) == shape[0] * (1 + image[0].size)
 
 
-def test_png_chunks_of_any_bands_make_the_same_file():
-    """The command line streams a row of cells at a time; the bytes do not depend on the bands."""
+def test_png_chunks_of_any_bands_and_threads_make_the_same_pixels():
+    """The command line streams a row of cells at a time; the pixels do not depend on the bands."""
     image = np.random.default_rng(3).integers(0, 256, size=(900, 80, 3), dtype=np.uint8)
     image[300:600] //= 32
-    whole = files.png_bytes(image)
     cuts = [0, 1, 2, 278, 556, 557, 900]
-    streamed = b"".join(files.png_chunks((image[a:b] for a, b in zip(cuts, cuts[1:])), image.shape))
-    assert _idat_stream(streamed) == _idat_stream(whole)  # (the IDAT chunks may split it elsewhere)
-    np.testing.assert_array_equal(np.asarray(Image.open(io.BytesIO(streamed))), image)
-    assert zlib.decompress(_idat_stream(whole))[::1 + 80 * 3].count(2) == 900  # "Up" on every row
+    streams = [b"".join(files.png_chunks((image[a:b] for a, b in zip(cuts, cuts[1:])), image.shape,
+                                         threads=threads)) for threads in (1, 2, 3)]
+    assert streams[0] == streams[1] == streams[2]  # the same file on any number of threads
+    for png in streams[:1] + [files.png_bytes(image)]:
+        np.testing.assert_array_equal(np.asarray(Image.open(io.BytesIO(png))), image)
+        raw = zlib.decompress(_idat_stream(png))  # zlib checks the Adler-32 summed over the bands
+        assert raw[::1 + 80 * 3].count(2) == 900  # "Up" on every row
 
 
 @pytest.mark.parametrize("cuts", [[0, 5], [0, 5, 12]], ids=["too few rows", "too many rows"])
