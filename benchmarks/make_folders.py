@@ -6,11 +6,13 @@
 
 What it makes (each folder is skipped when it is already complete):
 
-* ``posters_300``, ``posters_1000``, ``posters_3000``: the project's own posters
+* ``posters_300``, ``posters_1000``, ``posters_3000`` (and ``posters_10000``
+  with ``--big``, about 9 minutes and 150 MB more): the project's own posters
   (``data/make_covers.py``), 185x278 JPEG. ``make_covers`` draws at most 1,000
   posters per catalogue, so the 3,000 are three catalogues (seeds 7, 8 and 9,
-  files ``s7_poster_000.jpg`` ...); the smaller folders are the first N of them
-  (hard links, so they cost no disk).
+  files ``s7_poster_000.jpg`` ...) and the 10,000 ten (seeds 7 to 16); the
+  smaller folders are the first N in that order (hard links, so they cost no
+  disk): every folder is the same whichever is the biggest.
 * ``varied_tune`` and ``varied_check``: 100 covers each of "real-world" variety,
   for tuning the arrangement on something other than the bundled posters. A
   mix of sources, sizes and formats: posters of other seeds (some re-scaled to
@@ -38,7 +40,8 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 WORK = HERE / "work"
 SIZES = (300, 1000, 3000)
-POSTER_SEEDS = (7, 8, 9)  # one catalogue of 1,000 posters each
+BIG_SIZES = SIZES + (10000,)
+POSTER_SEEDS = tuple(range(7, 17))  # one catalogue of 1,000 posters each
 W, H = 185, 278
 
 
@@ -71,7 +74,7 @@ def make_posters(work=WORK, sizes=SIZES, log=print):
                 os.replace(tmp, path)
             if k % 250 == 249:
                 log(f"posters: {k + 1}/{len(names)}")
-    files = sorted(p.name for p in biggest.iterdir() if not p.name.startswith("."))
+    files = [f"s{seed}_{row['file']}" for seed, _, row in names]  # in the order drawn
     out = {max(sizes): biggest}
     for n in sizes:
         if n == max(sizes):
@@ -252,6 +255,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("what", nargs="*", choices=["posters", "varied", "colour"], default=[])
     parser.add_argument("--work", default=str(WORK), help="where to write (default benchmarks/work)")
+    parser.add_argument("--big", action="store_true", help="posters_10000 too (about 9 minutes)")
     args = parser.parse_args(argv)
     what = set(args.what) or {"posters", "varied", "colour"}
     work = Path(args.work)
@@ -262,7 +266,7 @@ def main(argv=None):
         make_varied(work / "varied_tune", seed=1, log=log)
         make_varied(work / "varied_check", seed=2, log=log)
     if "posters" in what:
-        for n, folder in sorted(make_posters(work, log=log).items()):
+        for n, folder in sorted(make_posters(work, BIG_SIZES if args.big else SIZES, log=log).items()):
             log(f"posters: {n} in {folder}")
     return 0
 

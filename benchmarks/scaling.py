@@ -1,6 +1,7 @@
-"""The scaling benchmark: 100 to 3,000 covers, today's pipeline against the one before.
+"""The scaling benchmark: 100 to 10,000 covers, today's pipeline against the one before.
 
-    python benchmarks/make_folders.py        # the test folders, once (about 5 minutes)
+    python benchmarks/make_folders.py --big  # the test folders, once (about 15 minutes;
+                                             # run.py --scale makes them itself if missing)
     python benchmarks/run.py --scale         # the table below (about 10 minutes)
     python benchmarks/run.py --scale --write # ... and write it into benchmarks/README.md
 
@@ -98,12 +99,18 @@ def child(repo, folder, out):
     import inspect
     polish = {"polish": True} if "polish" in inspect.signature(helpers.arrange_covers).parameters else {}
     result = helpers.arrange_covers(covers, features=features, seed=42, **polish)  # as the command line
-    begin = time.perf_counter()
-    mosaic = result.mosaic()
-    stages["mosaic"] = time.perf_counter() - begin
-    begin = time.perf_counter()
-    helpers.save_png(mosaic, out)
-    stages["PNG"] = time.perf_counter() - begin
+    if hasattr(result, "mosaic_bands"):  # today: the grid pasted a row at a time as it is written
+        from tutorial_kit import cli, files
+        begin = time.perf_counter()
+        files.write_atomically(out, cli.grid_png(result, 0))
+        stages["PNG"] = time.perf_counter() - begin
+    else:
+        begin = time.perf_counter()
+        mosaic = result.mosaic()
+        stages["mosaic"] = time.perf_counter() - begin
+        begin = time.perf_counter()
+        helpers.save_png(mosaic, out)
+        stages["PNG"] = time.perf_counter() - begin
     stages["total"] = time.perf_counter() - start
     peak = [int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM")][0]
     print(json.dumps({"stages": stages, "peak_mb": peak / 1024, "n": len(covers.names),
@@ -173,8 +180,7 @@ def compare_assignment(sizes=(3000, 6000), seed=42):
     """The optimal assignment against the windowed one, on maps of 3,000 and 6,000 covers.
 
     The 3,000 are ``posters_3000``; the 6,000 are those plus a copy of each with noise
-    added to its features (a folder that size does not fit the command line's memory
-    limit with a grid picture, but does without one). Each map is trained as the
+    added to its features (so no 6,000 files need to be drawn). Each map is trained as the
     pipeline trains it; both solvers place the same covers on the same map.
     """
     sys.path.insert(0, str(REPO))
@@ -292,16 +298,25 @@ def varied_quality_lines(result):
 STAGES = ("imports", "load", "features", "train", "place", "polish", "quality", "mosaic", "PNG")
 
 
+SIZES = (300, 1000, 3000, 10000)
+
+
 def folders():
-    return [(100, REPO / "data" / "covers")] + [(n, WORK / f"posters_{n}") for n in (300, 1000, 3000)]
+    """The test folders, made first if missing (benchmarks/make_folders.py; posters_10000
+    takes about 10 minutes and 150 MB once, in benchmarks/work/)."""
+    import make_folders
+
+    missing = [n for n in SIZES if not make_folders._complete(WORK / f"posters_{n}", n)]
+    if missing:
+        make_folders.make_posters(WORK, make_folders.BIG_SIZES,
+                                  log=lambda text: print(text, file=sys.stderr, flush=True))
+    return [(100, REPO / "data" / "covers")] + [(n, WORK / f"posters_{n}") for n in SIZES]
 
 
 def scaling_report(log=print, compare_seeds=(0, 1, 2), summary=None):
-    """Run everything; return the Markdown lines (``summary``, a dict, gets the
-    command line's seconds and peak MB by number of covers, today's pipeline)."""
-    missing = [str(f) for _, f in folders() if not f.is_dir()]
-    if missing:
-        raise SystemExit(f"missing test folders {missing}: run python benchmarks/make_folders.py first")
+    """Run everything; return the Markdown lines (``summary``, a dict, gets the command
+    line's seconds, peak MB, covers placed (words) and whether all were, by number of
+    covers, today's pipeline)."""
     baseline = baseline_repo()
     out = WORK / "scale.png"
     rows = []
@@ -309,13 +324,15 @@ def scaling_report(log=print, compare_seeds=(0, 1, 2), summary=None):
         for label, repo in (("today", REPO), (BASELINE_COMMIT, baseline)):
             if label != "today" and n > 300:
                 continue
+            repeats = 1 if n >= 10000 else 3  # (one run of 10,000 covers takes about a minute)
             log(f"scaling: {n} covers, {label} ...")
             load = load_average()
-            cli_seconds, cli_mb, _ = run_cli(repo, folder, out)
+            cli_seconds, cli_mb, line = run_cli(repo, folder, out, repeats)
             staged = run_child(repo, folder, out)
             rows.append((n, label, load, cli_seconds, cli_mb, staged))
             if summary is not None and label == "today":
-                summary[n] = (cli_seconds, cli_mb)
+                placed = int(line.split()[0])  # "10000 covers on a 100x100 grid: ..."
+                summary[n] = (cli_seconds, cli_mb, f"{placed:,} of {n:,} placed", placed == n)
     comparisons = []
     for n in (300, 1000):
         log(f"components: {n} covers, seeds {list(compare_seeds)} ...")
@@ -323,7 +340,7 @@ def scaling_report(log=print, compare_seeds=(0, 1, 2), summary=None):
                                   lambda n=n: compare_components(WORK / f"posters_{n}", compare_seeds)))
     lines = []
     say = lines.append
-    say("### Scaling: 100 to 3,000 covers (185x278 px), default settings, seed 42")
+    say("### Scaling: 100 to 10,000 covers (185x278 px), default settings, seed 42")
     say("")
     say("Command line = `python helpers.py FOLDER --out grid.png`, wall time with interpreter start-up, "
         "and its peak memory. Stages from a separate fresh run of the same pipeline (seconds). "

@@ -59,7 +59,7 @@ RUNS = {
     "max_side": ("good", [*OUTPUTS, *QUICK, "--max-side", "12"]),
     "long_name": ("good", ["--out", "g" * 246 + ".png", "--positions", "p" * 246 + ".csv", *QUICK]),
     "replace_regular_files": ("good", [*OUTPUTS, *QUICK]),
-    "border_huge": ("good", [*OUTPUTS, "--border", "10000"]),
+    "border_huge": ("good", [*OUTPUTS, "--border", "100000"]),
     "iterations_huge": ("good", [*OUTPUTS, "--iterations", "1000000000"]),
     "grid_huge": ("good", [*OUTPUTS, "--rows", "3000", "--cols", "3000"]),
     "training_too_long": ("good", [*OUTPUTS, "--iterations", "20000000", "--rows", "30", "--cols", "30"]),
@@ -356,7 +356,7 @@ def test_library_warnings_become_one_clean_line(runs):
 
 def test_limits_are_refused_at_once_naming_the_limit(runs):
     border = runs["border_huge"].stderr
-    assert "grid image would be" in border and "--border (10000)" in border
+    assert "grid image would be" in border and "--border (100000)" in border
     assert "memory limit" in border
     iterations = runs["iterations_huge"].stderr
     assert "--iterations 1,000,000,000 is over the limit of 40,000,000" in iterations

@@ -199,3 +199,67 @@ def test_a_file_deleted_after_the_listing_is_named_as_deleted(tmp_path, monkeypa
     monkeypatch.setattr(images, "reason_not_a_cover", delete_first)
     scan = images.scan_folder(folder)
     assert scan.skipped == [("cover00.jpg", "deleted while the folder was being read")]
+
+
+# --- every limit names a change that passes (issue 22) ------------------------------------
+
+LIMIT_CASES = {  # command line, number of covers, their (width, height)
+    "the picture (a huge border)": (["covers", "--out", "g.png", "--border", "10000"], 100, (185, 278)),
+    "the grid": (["covers", "--rows", "3000", "--cols", "3000", "--out", "g.png"], 100, (185, 278)),
+    "the training time": (["covers", "--iterations", "20000000", "--rows", "30", "--cols", "30"],
+                          100, (185, 278)),
+    "the covers": (["covers", "--out", "g.png"], 40000, (185, 278)),
+    "big pictures": (["covers", "--max-side", "4000", "--out", "g.png"], 3000, (3000, 4000)),
+    "only fewer covers help": (["covers"], 10 ** 8, (1, 1)),
+}
+
+
+def _apply(args, fix, n_covers):
+    """``args`` and the number of covers after the change ``fix`` names, read from its words."""
+    args = cli.argparse.Namespace(**vars(args))
+    if fix == "no --out":
+        args.out = None
+    elif fix.startswith("at most "):
+        n_covers = int(fix.split()[2])
+    else:
+        words = fix.split()
+        assert len(words) % 2 == 0 and all(word.startswith("--") for word in words[::2]), fix
+        for option, value in zip(words[::2], words[1::2]):
+            setattr(args, option[2:].replace("-", "_"), int(value))
+    return args, n_covers
+
+
+@pytest.mark.parametrize("case", LIMIT_CASES)
+def test_every_limit_message_names_changes_that_pass(case):
+    argv, n_covers, size = LIMIT_CASES[case]
+    args = cli._parser().parse_args(argv)
+    with pytest.raises(cli.LimitError) as refused:
+        cli._check_limits(args, n_covers, size)
+    message = str(refused.value)
+    assert "\n" not in message and "; any one of these would fit: " in message
+    fixes = message.split("; any one of these would fit: ")[1].split(", ")
+    for fix in fixes:
+        changed, n = _apply(args, fix, n_covers)
+        # as the command line does, the working size comes from --max-side
+        cli._check_limits(changed, n, cli.working_size([size], changed.max_side))  # no error
+    if case == "the picture (a huge border)":
+        assert fixes[0] == "no --out" and fixes[1].startswith("--border ")
+        # the widest border that fits: one pixel more does not
+        wider = cli.argparse.Namespace(**{**vars(args), "border": int(fixes[1].split()[1]) + 1})
+        with pytest.raises(cli.LimitError):
+            cli._check_limits(wider, n_covers, size)
+
+
+def test_the_option_limit_names_iterations_that_pass():
+    args = cli._parser().parse_args(["covers", "--iterations", "1000000000"])
+    with pytest.raises(cli.LimitError, match="any one of these would fit: --iterations") as refused:
+        cli._check_options(args)
+    changed, _ = _apply(args, str(refused.value).split("would fit: ")[1], 100)
+    cli._check_options(changed)  # no error
+
+
+def test_ten_thousand_covers_pass_the_limits_with_a_grid_picture():
+    """Issue 22: 10,000 covers of 185x278 were refused (the N x N tables); they fit now."""
+    memory, seconds = cli.estimate(10000, (185, 278), 100, 100, 20480, 0, True)
+    assert sum(memory.values()) < 3 * 1024 ** 3 and seconds < cli.TIME_LIMIT
+    cli._check_limits(cli._parser().parse_args(["covers", "--out", "g.png"]), 10000, (185, 278))

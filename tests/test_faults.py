@@ -244,14 +244,14 @@ def test_a_folder_swapped_for_the_covers_mid_run_is_not_written(tmp_path, covers
     outdir.mkdir()
     (covers / "poster_000.png").write_bytes((covers / "cover00.jpg").read_bytes())
     before = {path.name: path.read_bytes() for path in covers.iterdir()}
-    real_png_bytes = cli.png_bytes
+    real_grid_png = cli.grid_png
 
-    def swap_then_encode(image):  # the swap, after the checks and before the write
+    def swap_then_encode(result, border):  # the swap, after the checks and before the write
         outdir.rename(tmp_path / "outdir.real")
         outdir.symlink_to("cov")
-        return real_png_bytes(image)
+        return real_grid_png(result, border)
 
-    monkeypatch.setattr(cli, "png_bytes", swap_then_encode)
+    monkeypatch.setattr(cli, "grid_png", swap_then_encode)
     code, out, err = run_main([str(covers), "--out", str(outdir / "poster_000.png")], capsys)
     assert code == 1 and out == ""
     assert err.splitlines()[-1] == (f"error: --out '{outdir / 'poster_000.png'}': its folder is "
@@ -264,15 +264,15 @@ def test_a_folder_swapped_for_the_covers_mid_run_is_not_written(tmp_path, covers
 def test_a_folder_moved_away_mid_run_is_not_written(tmp_path, covers, monkeypatch, capsys):
     outdir = tmp_path / "outdir"
     outdir.mkdir()
-    real_png_bytes = cli.png_bytes
+    real_grid_png = cli.grid_png
 
-    def swap_then_encode(image):
+    def swap_then_encode(result, border):
         outdir.rename(tmp_path / "elsewhere")
         (tmp_path / "other").mkdir()
         outdir.symlink_to("other")
-        return real_png_bytes(image)
+        return real_grid_png(result, border)
 
-    monkeypatch.setattr(cli, "png_bytes", swap_then_encode)
+    monkeypatch.setattr(cli, "grid_png", swap_then_encode)
     code, out, err = run_main([str(covers), "--out", str(outdir / "g.png"),
                                "--positions", str(outdir / "g.csv")], capsys)
     assert code == 1

@@ -11,7 +11,7 @@ from PIL import Image
 
 from tutorial_kit import files
 from tutorial_kit.files import (OutputError, check_distinct, check_target, positions_csv,
-                                save_png, spreadsheet_safe, write_files, write_positions)
+                                save_png, spreadsheet_safe, write_atomically, write_files)
 
 IMAGE = np.zeros((6, 4, 3), dtype=np.uint8)
 
@@ -162,7 +162,8 @@ def test_cells_a_spreadsheet_would_run_are_neutralised(name, cell):
 
 
 def test_positions_csv_lists_placed_covers_only(tmp_path):
-    write_positions(tmp_path / "p.csv", ["a.jpg", "=b.jpg", "c\n.jpg"], [(0, 1), (-1, -1), (1, 0)])
+    write_atomically(tmp_path / "p.csv", positions_csv(["a.jpg", "=b.jpg", "c\n.jpg"],
+                                                       [(0, 1), (-1, -1), (1, 0)]))
     rows = list(csv.reader(io.StringIO((tmp_path / "p.csv").read_text(encoding="utf-8"))))
     assert rows == [["file", "row", "col"], ["a.jpg", "0", "1"], ["c\n.jpg", "1", "0"]]
 
@@ -199,21 +200,40 @@ def test_png_bytes_decode_to_the_same_pixels(shape, monkeypatch):
     png = files.png_bytes(image)
     decoded = np.asarray(Image.open(io.BytesIO(png)))
     np.testing.assert_array_equal(decoded.reshape(image.shape), image)
-    # zlib checks the stream's Adler-32, which is combined from the bands'
+    # zlib checks the stream's Adler-32 over all the bands
     raw = zlib.decompress(_idat_stream(png))
     assert len(raw) == shape[0] * (1 + image[0].size)
 
 
-def test_png_bytes_are_the_same_on_one_or_two_threads():
-    image = np.random.default_rng(3).integers(0, 256, size=(900, 800, 3), dtype=np.uint8)
-    assert files.png_bytes(image, threads=1) == files.png_bytes(image, threads=2)
+def test_png_chunks_of_any_bands_and_threads_make_the_same_pixels():
+    """The command line streams a row of cells at a time; the pixels do not depend on the bands."""
+    image = np.random.default_rng(3).integers(0, 256, size=(900, 80, 3), dtype=np.uint8)
+    image[300:600] //= 32
+    cuts = [0, 1, 2, 278, 556, 557, 900]
+    streams = [b"".join(files.png_chunks((image[a:b] for a, b in zip(cuts, cuts[1:])), image.shape,
+                                         threads=threads)) for threads in (1, 2, 3)]
+    assert streams[0] == streams[1] == streams[2]  # the same file on any number of threads
+    for png in streams[:1] + [files.png_bytes(image)]:
+        np.testing.assert_array_equal(np.asarray(Image.open(io.BytesIO(png))), image)
+        raw = zlib.decompress(_idat_stream(png))  # zlib checks the Adler-32 summed over the bands
+        assert raw[::1 + 80 * 3].count(2) == 900  # "Up" on every row
 
 
-@pytest.mark.parametrize("first, second", [(b"", b"x"), (b"abc", b""), (b"a" * 70000, b"b" * 65521),
-                                           (bytes(range(256)) * 300, b"\xff" * 5)])
-def test_adler32_combine_equals_zlib_on_the_joined_bytes(first, second):
-    combined = files._adler32_combine(zlib.adler32(first), zlib.adler32(second), len(second))
-    assert combined == zlib.adler32(first + second)
+@pytest.mark.parametrize("cuts", [[0, 5], [0, 5, 12]], ids=["too few rows", "too many rows"])
+def test_png_chunks_refuse_bands_that_do_not_make_the_image(cuts):
+    image = np.zeros((12, 4, 3), dtype=np.uint8)
+    with pytest.raises(ValueError, match="of an image of 11|does not fit an image"):
+        b"".join(files.png_chunks((image[a:b] for a, b in zip(cuts, cuts[1:])), (11, 4, 3)))
+
+
+def test_a_failing_stream_leaves_no_file_and_no_temporary(tmp_path):
+    def pieces():
+        yield b"\x89PNG"
+        raise ValueError("the bands ran out")
+
+    with pytest.raises(ValueError, match="ran out"):
+        write_atomically(tmp_path / "grid.png", pieces())
+    assert os.listdir(tmp_path) == []
 
 
 @pytest.mark.parametrize("shape", [(0, 4, 3), (3, 3, 2), (2, 2, 3, 1)])

@@ -253,3 +253,66 @@ def test_place_covers_switches_to_windows_past_the_limit(monkeypatch):
         flat = weights.reshape(121, 3)[positions[:, 0] * 11 + positions[:, 1]]
         return ((data - flat) ** 2).sum()
     assert total(dense.positions) <= total(windowed.positions) <= 1.1 * total(dense.positions)
+
+
+# --- 10,000 covers without N x N tables (issue 22) ------------------------------------
+
+@pytest.mark.parametrize("border", [0, 3])
+def test_the_grid_streamed_a_row_at_a_time_is_the_mosaic(border):
+    images = np.random.default_rng(border).integers(0, 256, (7, 5, 4, 3), dtype=np.uint8)
+    positions = np.array([[0, 0], [2, 1], [1, 2], [-1, -1], [2, 2], [0, 2], [1, 0]])
+    result = helpers.Arrangement(helpers.CoverSet(images, list("abcdefg"), []), None, None,
+                                 helpers.Placement(positions, [3]), 3, 3, {}, {})
+    np.testing.assert_array_equal(np.concatenate(list(result.mosaic_bands(border))),
+                                  result.mosaic(border))
+
+
+def test_windows_computed_from_the_features_place_as_the_whole_table():
+    rng = np.random.default_rng(5)
+    cells = rng.normal(size=(20 * 27, 4))
+    data = cells[rng.choice(len(cells), 500, replace=False)] + rng.normal(0, 0.1, (500, 4))
+    whole = fast.windowed_assignment(cdist(data, cells, "sqeuclidean"), 20, 27, window=8)
+    lazy = fast.SquaredDistances(data, cells)
+    cost = cdist(data, cells, "sqeuclidean")
+    by_parts = fast.windowed_assignment(lazy, 20, 27, window=8)
+    assert len(np.unique(by_parts)) == 500
+    # (BLAS may round the parts differently: the same total, to rounding)
+    assert cost[np.arange(500), by_parts].sum() == pytest.approx(cost[np.arange(500), whole].sum(),
+                                                                 rel=1e-9)
+
+
+def test_swaps_with_distances_computed_pair_by_pair_are_the_same_swaps():
+    rng = np.random.default_rng(8)
+    data = rng.normal(size=(90, 5))
+    grid = np.full((10, 10), -1)
+    grid.flat[rng.choice(100, 90, replace=False)] = np.arange(90)
+    whole, _ = fast.swap_neighbours(cdist(data, data), grid)
+    pairwise, _ = fast.swap_neighbours(fast.PairDistances(data), grid)
+    np.testing.assert_array_equal(whole, pairwise)
+
+
+def test_map_errors_by_blocks_equal_minisoms(monkeypatch):
+    from minisom import MiniSom
+
+    rng = np.random.default_rng(3)
+    data = rng.normal(size=(400, 6))
+    som = MiniSom(9, 8, 6, random_seed=1)
+    som.random_weights_init(data)
+    monkeypatch.setattr(fast, "row_blocks", lambda n, length: [slice(0, 150), slice(150, n)])
+    qe, te = fast.map_errors(som, data)
+    assert qe == pytest.approx(som.quantization_error(data), rel=1e-9)
+    assert te == som.topographic_error(data)
+
+
+def test_dpq_of_a_big_folder_is_measured_on_a_stated_sample(monkeypatch):
+    rng = np.random.default_rng(4)
+    data = rng.normal(size=(600, 3))
+    positions = np.column_stack(np.divmod(np.argsort(data[:, 0], kind="stable"), 25))
+    exact = helpers.dpq(data, positions)
+    monkeypatch.setattr(helpers, "DPQ_EXACT_UP_TO", 500)
+    monkeypatch.setattr(helpers, "DPQ_SAMPLE", 300)
+    sampled = helpers.dpq(data, positions)
+    assert sampled != exact and sampled == pytest.approx(exact, abs=0.02)
+    ratio = helpers.neighbour_distance_ratio(data, positions)
+    monkeypatch.setattr(helpers, "DPQ_EXACT_UP_TO", 10 ** 6)
+    assert ratio == pytest.approx(helpers.neighbour_distance_ratio(data, positions), rel=0.02)

@@ -25,10 +25,12 @@ from helpers import (EXACT_UP_TO, MAX_COMPONENTS, NEIGHBORHOODS, PLACEMENTS, PRE
                      arrange_covers, format_quality, grid_shape_for, som_settings)
 from tutorial_kit import checks, interrupts
 from tutorial_kit import progress as _progress
-from tutorial_kit.files import (check_distinct, check_target, pin_target, png_bytes,
+from tutorial_kit.fast import DENSE_ASSIGNMENT_UP_TO
+from tutorial_kit.files import (check_distinct, check_target, pin_target, png_chunks,
                                 positions_csv, write_files)
 from tutorial_kit.progress import to_stderr
-from tutorial_kit.images import MAX_SIDE, format_bytes, one_line, printable, read_folder, scan_folder
+from tutorial_kit.images import (MAX_SIDE, format_bytes, one_line, printable, read_folder,
+                                 scan_folder, working_size)
 
 # --- limits, checked before any work ---------------------------------------------------
 # Estimated peak memory of one run, and estimated time of training and
@@ -146,7 +148,8 @@ def _main(argv, written):
         outputs = _check_outputs(args)
         imports = _import_in_background()
         scan = scan_folder(args.covers_dir, max_side=args.max_side)
-        _check_limits(args, n_covers=len(scan.covers), size=scan.size, decoding=scan.decoding)
+        _check_limits(args, n_covers=len(scan.covers), size=scan.size, decoding=scan.decoding,
+                      uprights=[upright for _, upright in scan.covers])
         imports.wait()
         status = _progress.status_line()  # what a long run is doing, on a terminal
         with warnings.catch_warnings(record=True) as caught:
@@ -157,7 +160,7 @@ def _main(argv, written):
         contents = []
         if "out" in outputs:
             status(f"writing {printable(outputs['out'].path.name)}")
-            contents.append((outputs["out"], png_bytes(result.mosaic(args.border))))
+            contents.append((outputs["out"], grid_png(result, args.border)))
         if "positions" in outputs:
             contents.append((outputs["positions"],
                              positions_csv(covers.names, result.placement.positions)))
@@ -172,6 +175,14 @@ def _main(argv, written):
     placed = len(covers.names) - len(result.placement.dropped)
     return _summary(f"{placed} covers on a {result.rows}x{result.cols} grid: "
                     f"{format_quality(result.quality)}", written)
+
+
+def grid_png(result, border):
+    """The grid PNG of an arrangement, as pieces made a row of cells at a time while they
+    are written (`files.png_chunks`): the full-resolution grid is never held whole."""
+    height, width = result.covers.images.shape[1:3]
+    shape = (result.rows * (height + border) - border, result.cols * (width + border) - border, 3)
+    return png_chunks(result.mosaic_bands(border), shape)
 
 
 def _summary(line, written):
@@ -208,7 +219,8 @@ def _check_options(args):
     if iterations > MAX_ITERATIONS:
         raise LimitError(f"--iterations {iterations:,} is over the limit of {MAX_ITERATIONS:,}: "
                          f"at {STEP_SECONDS * 1e6:.0f} us a step it would train for over "
-                         f"{_duration(iterations * STEP_SECONDS)} (limit {_duration(TIME_LIMIT)})")
+                         f"{_duration(iterations * STEP_SECONDS)} (limit {_duration(TIME_LIMIT)}); "
+                         f"any one of these would fit: --iterations {MAX_ITERATIONS}")
 
 
 def _check_outputs(args):
@@ -232,10 +244,15 @@ def estimate(n_covers, size, rows, cols, iterations, border, with_png, decoding=
     Memory:
     - covers: the uint8 pixels, N x height x width x 3 bytes;
     - map: the weights and the training loop's two work copies (cells x
-      features float64 each), about 4 tables of N x cells float64 (placement
-      and quality) and 3 of N x N (the local swaps and DPQ);
-    - picture: the grid image, the PNG writer's filtered rows and its bytes,
-      counted as three times the image; nothing without ``--out``;
+      features float64 each);
+    - tables: up to ``fast.DENSE_ASSIGNMENT_UP_TO`` covers, the tables held
+      whole: about 4 of N x cells float64 (the assignment's costs, MiniSom's
+      quantization and topographic errors) and 3 of N x N (the local swaps);
+      always, the passes that go a block of rows at a time (the features, DPQ,
+      the windows): about ten arrays of ``2**21`` float64 (168 MB);
+    - picture: the grid PNG is written a row of cells at a time, so one row
+      of cells with the border below it, held three times (the row, its
+      filtered copy and the compressor's input); nothing without ``--out``;
     - decoding: ``decoding`` bytes, the most the decoding threads take at
       once (``Scan.decoding``: the two costliest files, at most
       ``images.DECODE_BUDGET``).
@@ -251,11 +268,13 @@ def estimate(n_covers, size, rows, cols, iterations, border, with_png, decoding=
     if n_covers > EXACT_UP_TO:
         features = min(features, MAX_COMPONENTS)
     cells = rows * cols
-    mosaic = (rows * (height + border) - border) * (cols * (width + border) - border) * 3
+    held = n_covers <= DENSE_ASSIGNMENT_UP_TO
+    band = (height + border) * (cols * (width + border) - border) * 3
     memory = {
         "covers": n_covers * width * height * 3,
-        "map": 8 * (cells * (3 * features + 4 * n_covers + 8) + 3 * n_covers ** 2),
-        "picture": 3 * mosaic if with_png else 0,
+        "map": 8 * cells * (3 * features + 8),
+        "tables": 8 * (10 * 2 ** 21 + (4 * n_covers * cells + 3 * n_covers ** 2 if held else 0)),
+        "picture": 3 * band if with_png else 0,
         "decoding": decoding,
     }
     seconds = (iterations * (STEP_SECONDS + cells * (CELL_SECONDS + WEIGHT_SECONDS * features))
@@ -263,8 +282,8 @@ def estimate(n_covers, size, rows, cols, iterations, border, with_png, decoding=
     return memory, seconds
 
 
-def _check_limits(args, n_covers, size, decoding=0):
-    """The limits that depend on the folder too: memory and time of the whole run."""
+def _limit_problem(args, n_covers, size, decoding=0):
+    """What the run would pass, in words (its first half of a `LimitError`), or None."""
     rows, cols = (args.rows, args.cols) if args.rows is not None else grid_shape_for(n_covers)
     settings = som_settings(args.preset, grid=(rows, cols), iterations=args.iterations)
     iterations = settings["iterations"]  # as arrange_covers will train
@@ -278,21 +297,68 @@ def _check_limits(args, n_covers, size, decoding=0):
         biggest = max(memory, key=memory.get)
         if biggest == "picture":
             mosaic_w = cols * (width + args.border) - args.border
-            mosaic_h = rows * (height + args.border) - args.border
-            raise LimitError(
-                f"the grid image would be {mosaic_w:,}x{mosaic_h:,} px: {over}; "
-                f"lower --border ({args.border}), the grid ({rows}x{cols}) or --max-side")
-        if biggest == "map":
-            raise LimitError(
-                f"a {rows}x{cols} grid ({rows * cols:,} cells) for {n_covers:,} covers needs "
-                f"{over}; use a smaller --rows and --cols")
-        raise LimitError(f"{n_covers:,} covers of {width}x{height} px need {over}; "
-                         "use a smaller --max-side or fewer covers")
+            return (f"the grid image would be {mosaic_w:,} px wide, and a row of its cells "
+                    f"{height + args.border:,} px high with --border ({args.border}): {over}")
+        if biggest in ("map", "tables"):
+            return f"a {rows}x{cols} grid ({rows * cols:,} cells) for {n_covers:,} covers needs {over}"
+        return f"{n_covers:,} covers of {width}x{height} px need {over}"
     if seconds > TIME_LIMIT:
-        raise LimitError(
-            f"training {iterations:,} steps on a {rows}x{cols} grid would take about "
-            f"{_duration(seconds)}, over the time limit of {_duration(TIME_LIMIT)}; "
-            "use fewer --iterations or a smaller grid")
+        return (f"training {iterations:,} steps on a {rows}x{cols} grid would take about "
+                f"{_duration(seconds)}, over the time limit of {_duration(TIME_LIMIT)}")
+    return None
+
+
+def _largest(passes, low, high):
+    """The largest whole number in low..high for which ``passes`` holds, or None (it must
+    hold for every number below one where it holds)."""
+    if high < low or not passes(low):
+        return None
+    while low < high:
+        middle = (low + high + 1) // 2
+        low, high = (middle, high) if passes(middle) else (low, middle - 1)
+    return low
+
+
+def _check_limits(args, n_covers, size, decoding=0, uprights=None):
+    """The limits that depend on the folder too: memory and time of the whole run.
+
+    A refusal names every change of one kind that would pass (each checked
+    here): no ``--out``, the widest ``--border``, the largest ``--max-side``,
+    the grid that fits the covers, the most ``--iterations``; if none would,
+    how many covers would.
+    ``uprights`` are the covers' upright (width, height), from which
+    ``--max-side`` sets the working size (by default, ``size`` alone).
+    """
+    problem = _limit_problem(args, n_covers, size, decoding)
+    if problem is None:
+        return
+    uprights = uprights or [size]
+
+    def passes(n=n_covers, max_side=None, **changes):
+        changed = argparse.Namespace(**{**vars(args), **changes})
+        shrunk = size if max_side is None else working_size(uprights, max_side)
+        return _limit_problem(changed, n, shrunk, decoding) is None
+
+    fixes = []
+    if args.out is not None and passes(out=None):
+        fixes.append("no --out")
+    border = _largest(lambda b: passes(border=b), 0, args.border - 1)
+    if border is not None:
+        fixes.append(f"--border {border}")
+    side = _largest(lambda m: passes(max_side=m), 1, min(args.max_side, max(size)) - 1)
+    if side is not None:
+        fixes.append(f"--max-side {side}")
+    grid = grid_shape_for(n_covers)
+    if (args.rows, args.cols) not in (grid, (None, None)) and passes(rows=grid[0], cols=grid[1]):
+        fixes.append(f"--rows {grid[0]} --cols {grid[1]}")
+    steps = _largest(lambda k: passes(iterations=k), 1, MAX_ITERATIONS)
+    if steps is not None and steps < som_settings(args.preset, grid=grid if args.rows is None else (
+            args.rows, args.cols), iterations=args.iterations)["iterations"]:
+        fixes.append(f"--iterations {steps}")
+    if not fixes:
+        most = _largest(lambda n: passes(n=n), 2, n_covers - 1)
+        fixes.append(f"at most {most} covers in the folder" if most else "fewer covers")
+    raise LimitError(f"{problem}; any one of these would fit: {', '.join(fixes)}")
 
 
 # The longest wait for the libraries' import on the second thread. It takes about a

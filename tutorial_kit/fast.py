@@ -22,6 +22,13 @@ from __future__ import annotations
 
 import numpy as np
 
+def row_blocks(n_rows, row_length, values=1 << 21):
+    """Slices of ``n_rows`` rows, each block holding about ``values`` numbers of rows
+    ``row_length`` long (at least one row); a small table is one block."""
+    step = max(1, values // max(row_length, 1))
+    return [slice(start, min(start + step, n_rows)) for start in range(0, n_rows, step)]
+
+
 def chunk_columns(n_rows):
     """Pixel columns per block, so a float64 block of ``n_rows`` rows stays near 128 MB."""
     return int(np.clip(2 ** 24 // max(n_rows, 1), 1024, 16384))
@@ -256,6 +263,37 @@ def train_steps(som, data, order, start, iterations):
     som._weights[...] = weights.T.reshape(rows, cols, n_features)
 
 
+def map_errors(som, data):
+    """MiniSom's quantization and topographic errors of ``data``, a block of covers at a time.
+
+    MiniSom computes both from the whole covers x neurons table (with its
+    temporaries, 2.4 GB for 10,000 covers on 10,000 neurons) and sorts each
+    row in full for the topographic error; here each block's squared
+    distances (`product_distances`, as MiniSom's own) give the best and second best neurons by a
+    partial sort. A hexagonal map's topographic error is MiniSom's, block by block.
+
+    Returns
+    -------
+    (float, float)
+        The mean distance of the covers to their best neurons, and the share of
+        covers whose best two neurons are not grid neighbours.
+    """
+    weights = som.get_weights()
+    rows, cols = weights.shape[:2]
+    cells = weights.reshape(rows * cols, -1)
+    distance, misses, squares = 0.0, 0, (cells * cells).sum(axis=1)
+    for block in row_blocks(len(data), rows * cols):
+        part = product_distances(data[block], cells, b_squares=squares)
+        two = np.argpartition(part, 1, axis=1)[:, :2]  # the best, then the second best
+        distance += np.sqrt(part[np.arange(len(part)), two[:, 0]]).sum()
+        if som.topology == "hexagonal":
+            misses += round(som.topographic_error(data[block]) * len(part))
+        else:  # MiniSom's rule: the two are more than a diagonal step apart
+            (r1, r2), (c1, c2) = np.divmod(two.T, cols)
+            misses += int((np.hypot(r1 - r2, c1 - c2) > 1.42).sum())
+    return distance / len(data), misses / len(data)
+
+
 # --------------------------------------------------------------------------
 # The assignment of a big folder
 # --------------------------------------------------------------------------
@@ -263,24 +301,87 @@ def train_steps(som, data, order, start, iterations):
 DENSE_ASSIGNMENT_UP_TO = 4000  # covers; beyond, linear_sum_assignment's N^3 dominates
 
 
+def product_distances(a, b, a_squares=None, b_squares=None):
+    """Squared distances ``||a_i - b_j||^2`` as ``|a_i|^2 - 2 a_i . b_j + |b_j|^2``.
+
+    A matrix product, so BLAS makes it ten times faster than ``cdist``, but its
+    last bits depend on the CPU: for big folders only, never for what a
+    notebook prints. Negative rounding is clipped to 0.
+    """
+    table = a @ b.T
+    table *= -2
+    table += (a * a).sum(axis=1)[:, None] if a_squares is None else a_squares[:, None]
+    table += (b * b).sum(axis=1) if b_squares is None else b_squares
+    return np.maximum(table, 0, out=table)
+
+
+class SquaredDistances:
+    """The cost table of covers to cells (squared distances), computed a part at a time.
+
+    Stands for ``cdist(data, cells, "sqeuclidean")`` where the whole table
+    would take too much memory (10,000 covers on 10,000 cells: 800 MB), as
+    `product_distances` (BLAS: 10x faster, the last bits depend on the CPU).
+    """
+
+    def __init__(self, data, cells):
+        self.data, self.cells = data, cells
+        self.shape = (len(data), len(cells))
+        self.data_squares, self.cell_squares = (data * data).sum(axis=1), (cells * cells).sum(axis=1)
+
+    def block(self, covers, cells):
+        """The table's rows ``covers`` and columns ``cells``."""
+        return product_distances(self.data[covers], self.cells[cells], self.data_squares[covers],
+                                 self.cell_squares[cells])
+
+    def winners(self):
+        """Each cover's cheapest cell and its cost, a block of covers at a time."""
+        winner, best = np.empty(self.shape[0], dtype=np.int64), np.empty(self.shape[0])
+        for block in row_blocks(self.shape[0], self.shape[1]):
+            part = product_distances(self.data[block], self.cells, self.data_squares[block],
+                                     self.cell_squares)
+            winner[block] = part.argmin(axis=1)
+            best[block] = part[np.arange(len(part)), winner[block]]
+        return winner, best
+
+
+class _Table:
+    """A cost table held whole, with the methods of `SquaredDistances`."""
+
+    def __init__(self, cost):
+        self.cost, self.shape = cost, cost.shape
+
+    def block(self, covers, cells):
+        return self.cost[np.ix_(covers, cells)]
+
+    def winners(self):
+        winner = self.cost.argmin(axis=1)
+        return winner, self.cost[np.arange(len(winner)), winner]
+
+
+def _as_table(cost):
+    return cost if isinstance(cost, (SquaredDistances, _Table)) else _Table(np.asarray(cost))
+
+
 def nearest_free_start(cost, cols):
     """A first one-cover-per-cell placement that keeps every cover near its winner.
 
     The covers, best matched first, take their winning cell; a cover whose
     winner is taken goes to the nearest free cell on the grid (of those, the
-    one it is closest to).
+    one it is closest to). ``cost`` is an (n_covers, n_cells) array or a
+    `SquaredDistances`.
     """
+    cost = _as_table(cost)
     n, m = cost.shape
-    winner = cost.argmin(axis=1)
+    winner, best = cost.winners()
     row, col = np.divmod(np.arange(m), cols)
     free, cell_of = np.ones(m, dtype=bool), np.empty(n, dtype=np.int64)
-    for cover in np.argsort(cost[np.arange(n), winner], kind="stable"):
+    for cover in np.argsort(best, kind="stable"):
         cell = winner[cover]
         if not free[cell]:
             candidates = np.flatnonzero(free)
             steps = (row[candidates] - row[cell]) ** 2 + (col[candidates] - col[cell]) ** 2
             candidates = candidates[steps == steps.min()]
-            cell = candidates[cost[cover, candidates].argmin()]
+            cell = candidates[cost.block([cover], candidates)[0].argmin()]
         free[cell], cell_of[cover] = False, cell
     return cell_of
 
@@ -298,6 +399,7 @@ def windowed_assignment(cost, rows, cols, window=32, rounds=3):
     Parameters
     ----------
     cost : ndarray of shape (n_covers, rows * cols), n_covers <= rows * cols
+        Or a `SquaredDistances` of that shape (only windows of it are computed).
     rows, cols, window, rounds : int
 
     Returns
@@ -307,6 +409,7 @@ def windowed_assignment(cost, rows, cols, window=32, rounds=3):
     """
     from scipy.optimize import linear_sum_assignment
 
+    cost = _as_table(cost)
     n, m = cost.shape
     cell_of = nearest_free_start(cost, cols)
     cover_at = np.full(m, -1)
@@ -326,9 +429,10 @@ def windowed_assignment(cost, rows, cols, window=32, rounds=3):
                 covers = covers[covers >= 0]
                 if len(covers) < 2:
                     continue
-                part = cost[np.ix_(covers, cells)]
+                part = cost.block(covers, cells)
                 chosen, new = linear_sum_assignment(part)
-                before = cost[covers, cell_of[covers]].sum()
+                # each of these covers sits on one of the window's cells (in increasing order)
+                before = part[np.arange(len(covers)), np.searchsorted(cells, cell_of[covers])].sum()
                 if part[chosen, new].sum() < before - 1e-12 * abs(before):
                     cover_at[cells] = -1
                     cell_of[covers[chosen]] = cells[new]
@@ -351,7 +455,10 @@ def swap_pass(data, positions, rows, cols, max_rounds=10):
     index = np.flatnonzero(placed)
     grid = np.full((rows, cols), -1)
     grid[positions[placed, 0], positions[placed, 1]] = np.arange(len(index))
-    grid, _ = swap_neighbours(cdist(data[placed], data[placed]), grid, max_rounds)
+    # past a few thousand covers the N x N distances (800 MB for 10,000) are computed pair by pair
+    distances = (cdist(data[placed], data[placed]) if len(index) <= DENSE_ASSIGNMENT_UP_TO
+                 else PairDistances(data[placed]))
+    grid, _ = swap_neighbours(distances, grid, max_rounds)
     new = positions.copy()
     r, c = np.nonzero(grid >= 0)
     new[index[grid[r, c]]] = np.column_stack([r, c])
@@ -381,6 +488,28 @@ def neighbour_energy(distances, grid):
     return float(total)
 
 
+class PairDistances:
+    """Euclidean distances between covers, computed when asked: ``d[a, b]`` for index arrays.
+
+    Stands for the (n, n) table that `swap_neighbours` takes where it would not
+    fit in memory; as there, index -1 (an empty cell) is at distance 0 from all.
+    """
+
+    def __init__(self, data):
+        self.data = np.vstack([data, np.zeros((1, data.shape[1]))])  # row -1: any zeros
+        self.size = len(data)
+
+    def __getitem__(self, index):
+        a, b = np.broadcast_arrays(*index)
+        gaps = self.data[a] - self.data[b]
+        return np.where((a < 0) | (b < 0), 0.0, np.sqrt(np.einsum("ij,ij->i", gaps, gaps)))
+
+    def bound(self):
+        """At least the largest distance: twice the largest distance from the mean."""
+        data = self.data[:-1]
+        return 2 * float(np.sqrt(((data - data.mean(axis=0)) ** 2).sum(axis=1).max()))
+
+
 def swap_neighbours(distances, grid, max_rounds=10):
     """Swap covers of nearby cells while that brings similar covers closer.
 
@@ -391,7 +520,7 @@ def swap_neighbours(distances, grid, max_rounds=10):
 
     Parameters
     ----------
-    distances : ndarray of shape (n_covers, n_covers)
+    distances : ndarray of shape (n_covers, n_covers), or `PairDistances`
     grid : ndarray of shape (rows, cols), int
         Cover index in each cell, -1 for an empty cell. Not modified.
     max_rounds : int
@@ -404,14 +533,18 @@ def swap_neighbours(distances, grid, max_rounds=10):
         How many rounds ran.
     """
     rows, cols = grid.shape
-    n = len(distances)
-    # index -1 (an empty cell or the border) reads a row and column of zeros
-    d = np.zeros((n + 1, n + 1), dtype=np.float64)
-    d[:n, :n] = distances
-    np.fill_diagonal(d, 0.0)
+    if isinstance(distances, PairDistances):
+        d, largest = distances, distances.bound()
+    else:
+        n = len(distances)
+        # index -1 (an empty cell or the border) reads a row and column of zeros
+        table = np.zeros((n + 1, n + 1), dtype=np.float64)
+        table[:n, :n] = distances
+        np.fill_diagonal(table, 0.0)
+        d, largest = table, float(distances.max(initial=0))
     padded = np.full((rows + 2, cols + 2), -1)
     padded[1:-1, 1:-1] = grid
-    tolerance = 1e-12 * max(float(distances.max(initial=0)), 1e-300)
+    tolerance = 1e-12 * max(largest, 1e-300)
 
     def cost(cover, r, c, other):
         """Distances from ``cover`` to the neighbours of cell (r, c), except ``other``."""
