@@ -611,3 +611,28 @@ def test_a_100_cover_run_imports_neither_scipy_optimize_nor_scipy_spatial(tmp_pa
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines()[-1] == "[]"
     assert result.stdout.startswith("100 covers on a 10x10 grid")
+
+
+def test_the_pipeline_runs_on_one_blas_thread(tmp_path, monkeypatch, capsys):
+    """A second BLAS thread made the 100-cover Gram matrix 10x slower on a busy 2-core
+    machine; its products are exact (tutorial_kit/exact.py), so one thread changes no bit."""
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    from tutorial_kit import cli
+
+    folder = make_covers(tmp_path / "covers", n=4)
+    seen = []
+    real = cli.arrange_covers
+
+    def arrange(*args, **kwargs):
+        seen.append({info["num_threads"] for info in threadpoolctl.threadpool_info()
+                     if info["user_api"] == "blas"})
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(cli, "arrange_covers", arrange)
+    with threadpoolctl.threadpool_limits(2, user_api="blas"):
+        assert cli.main([str(folder), *QUICK]) == 0
+        after = {info["num_threads"] for info in threadpoolctl.threadpool_info()
+                 if info["user_api"] == "blas"}
+    assert seen == [{1}]
+    assert after == {2}  # restored
+    assert "4 covers on a 2x2 grid" in capsys.readouterr().out
