@@ -14,8 +14,10 @@
   N^3; past ``DENSE_ASSIGNMENT_UP_TO`` covers it is solved exactly inside
   overlapping windows of the grid instead (benchmarks/README.md: 4x faster
   at 6,000 covers, the same DPQ16).
-- ``swap_neighbours``: the local sorting pass after the assignment, made fast
-  by swapping many non-interacting pairs of cells at once with numpy.
+- ``swap_nearest``: the command line's local sorting pass after the
+  assignment, with an energy that weighs each cover's nearest neighbour most,
+  as DPQ16 does; many pairs of cells are scored at once with numpy.
+  (``swap_neighbours``, the earlier pass, weighs all four neighbours alike.)
 - ``cdist``, ``pdist`` and ``linear_sum_assignment``: scipy's, to the last
   bit, without importing ``scipy.spatial`` and ``scipy.optimize`` (about
   0.7 s of the command line's 100-cover run).
@@ -457,17 +459,154 @@ def windowed_assignment(cost, rows, cols, window=32, rounds=3):
 # The local sorting pass
 # --------------------------------------------------------------------------
 
-def swap_pass(data, positions, rows, cols, max_rounds=10):
-    """:func:`swap_neighbours` on feature rows and (row, col) positions; returns new positions."""
+def swap_pass(data, positions, rows, cols, max_rounds=30):
+    """:func:`swap_nearest` on feature rows and (row, col) positions; returns new positions.
+
+    The command line's local swaps after the assignment (``--no-polish``
+    skips them); the notebooks and the explorer never run them.
+    """
     placed = (positions >= 0).all(axis=1)
     index = np.flatnonzero(placed)
     grid = np.full((rows, cols), -1)
     grid[positions[placed, 0], positions[placed, 1]] = np.arange(len(index))
-    grid, _ = swap_neighbours(cdist(data[placed], data[placed]), grid, max_rounds)
+    grid, _ = swap_nearest(cdist(data[placed], data[placed]), grid, max_rounds=max_rounds)
     new = positions.copy()
     r, c = np.nonzero(grid >= 0)
     new[index[grid[r, c]]] = np.column_stack([r, c])
     return new
+
+
+# What DPQ16 weighs, per cover, of the distances to its four grid neighbours,
+# sorted: the nearest, the second nearest, ... DPQ_p compares the p-norms of the
+# gain curves G_k, k = 1, 2, ...; with p = 16 a gain counts as G_k^15, so
+# G_1 (the nearest neighbour) dominates: G_2 counts about 0.3 as much, G_3 0.1.
+# A cover's k-th nearest neighbour enters every D_j, j >= k, as 1/j of it:
+# about (1, 0.2, 0.04, 0.01) from the gain curves of sorted 10x10 grids. On
+# benchmarks/work/varied_tune (seeds 0-2) these weights, a little flatter, give
+# the same DPQ16 (0.933) and keep more of the plain neighbour distance ratio
+# (0.618 against 0.623; all four alike: DPQ16 0.920).
+NEAREST_WEIGHTS = (1.0, 0.3, 0.1, 0.03)
+
+
+def _offsets_within(radius):
+    """Cell offsets (dr, dc) up to ``radius`` cells away, one of each +/- pair, nearest first."""
+    offsets = [(dr, dc) for dr in range(radius + 1) for dc in range(-radius, radius + 1)
+               if (dr, dc) > (0, 0) and dr * dr + dc * dc <= radius * radius]
+    return tuple(sorted(offsets, key=lambda o: (o[0] ** 2 + o[1] ** 2, o)))
+
+
+SWAP_OFFSETS = _offsets_within(2)  # side by side, diagonal, and two cells away
+# Cells within two steps: two swaps closer than this could change one cover's neighbours
+_TWO_STEPS = np.array([(dr, dc) for dr in range(-2, 3) for dc in range(-2, 3) if abs(dr) + abs(dc) <= 2])
+
+
+def _distance_table(distances):
+    """``distances`` with one more row and column, -1's: an empty cell or the border,
+    at the mean distance (as far as a random cover; a constant for a full grid)."""
+    n = len(distances)
+    table = np.full((n + 1, n + 1), float(distances.sum() / max(n * (n - 1), 1)))
+    table[:n, :n] = distances
+    return table
+
+
+def nearest_energy(distances, grid, weights=NEAREST_WEIGHTS):
+    """What :func:`swap_nearest` lowers: for every cover, its distances to its four grid
+    neighbours, sorted, times ``weights``, added up (an empty or missing neighbour
+    counts as the mean distance)."""
+    rows, cols = grid.shape
+    table = _distance_table(distances)
+    padded = np.full((rows + 2, cols + 2), -1)
+    padded[1:-1, 1:-1] = grid
+    r, c = np.nonzero(padded >= 0)
+    neighbours = np.stack([padded[r + dr, c + dc] for dr, dc in _NEIGHBOURS], axis=1)
+    return float((np.sort(table[padded[r, c][:, None], neighbours], axis=1)
+                  @ np.asarray(weights, dtype=np.float64)).sum())
+
+
+def _swap_pattern(dr, dc):
+    """For a swap of cells p = (0, 0) and q = (dr, dc): the cells whose cost it changes
+    (p, q and their neighbours), each cell's four neighbours, and where p and q are."""
+    cells = sorted({(0, 0), (dr, dc)} | {(r + x, c + y) for r, c in ((0, 0), (dr, dc))
+                                         for x, y in _NEIGHBOURS})
+    cells = np.array(cells)
+    neighbours = cells[:, None, :] + np.array(_NEIGHBOURS)[None, :, :]  # (cells, 4, 2)
+
+    def where(at, rc):
+        return (at[..., 0] == rc[0]) & (at[..., 1] == rc[1])
+
+    return cells, neighbours, (where(cells, (0, 0)), where(cells, (dr, dc)),
+                               where(neighbours, (0, 0)), where(neighbours, (dr, dc)))
+
+
+def swap_nearest(distances, grid, weights=NEAREST_WEIGHTS, offsets=SWAP_OFFSETS, max_rounds=30):
+    """Swap covers of nearby cells while that brings each cover's nearest neighbours closer.
+
+    The energy is :func:`nearest_energy`, which weighs each cover's nearest grid
+    neighbour most, as DPQ16 does (``NEAREST_WEIGHTS``); the plain sum of
+    neighbour distances (:func:`swap_neighbours`) weighs all four alike. For
+    each offset in ``offsets`` (side by side, diagonal, two cells away), every
+    swap of the covers of two cells (one may be empty) is scored at once; of
+    those that lower the energy, the best are made, skipping any within two
+    steps of one already made (those could change one cover's neighbours).
+    Rounds repeat until no swap helps.
+
+    Parameters
+    ----------
+    distances : ndarray of shape (n_covers, n_covers)
+    grid : ndarray of shape (rows, cols), int
+        Cover index in each cell, -1 for an empty cell. Not modified.
+    weights : sequence of 4 floats
+    offsets : sequence of (dr, dc), dr >= 0
+    max_rounds : int
+
+    Returns
+    -------
+    grid : ndarray of shape (rows, cols), int
+        The new arrangement; its :func:`nearest_energy` is never higher.
+    rounds : int
+        How many rounds ran.
+    """
+    rows, cols = grid.shape
+    table, weights = _distance_table(distances), np.asarray(weights, dtype=np.float64)
+    pad = 3  # a cell's neighbour's neighbour, two cells away, stays inside
+    padded = np.full((rows + 2 * pad, cols + 2 * pad), -1)
+    padded[pad:-pad, pad:-pad] = grid
+    tolerance = 1e-12 * max(float(distances.max(initial=0)), 1e-300)
+    every_r, every_c = (i.ravel() for i in np.mgrid[pad:rows + pad, pad:cols + pad])
+    patterns = {offset: _swap_pattern(*offset) for offset in offsets}
+
+    def cost(covers, neighbours):  # of each swap's cells: (swaps, cells) and (swaps, cells, 4)
+        sorted_d = np.sort(table[covers[..., None], neighbours], axis=-1)
+        return ((sorted_d @ weights) * (covers >= 0)).sum(axis=1)
+
+    round_ = 0
+    for round_ in range(1, max_rounds + 1):
+        swapped = 0
+        for dr, dc in offsets:
+            cells, around, (p_cell, q_cell, p_around, q_around) = patterns[dr, dc]
+            inside = ((every_r + dr < rows + pad) & (every_c + dc >= pad)
+                      & (every_c + dc < cols + pad))
+            r, c = every_r[inside], every_c[inside]
+            a, b = padded[r, c], padded[r + dr, c + dc]
+            r, c, a, b = (x[(a >= 0) | (b >= 0)] for x in (r, c, a, b))
+            covers = padded[r[:, None] + cells[:, 0], c[:, None] + cells[:, 1]]
+            neighbours = padded[r[:, None, None] + around[..., 0], c[:, None, None] + around[..., 1]]
+            before = cost(covers, neighbours)
+            covers[:, p_cell], covers[:, q_cell] = b[:, None], a[:, None]  # after the swap
+            neighbours[:, p_around], neighbours[:, q_around] = b[:, None], a[:, None]
+            gain = before - cost(covers, neighbours)
+            helpful = np.flatnonzero(gain > tolerance)
+            blocked = np.zeros(padded.shape, dtype=bool)
+            for k in helpful[np.argsort(-gain[helpful], kind="stable")]:
+                if blocked[r[k], c[k]] or blocked[r[k] + dr, c[k] + dc]:
+                    continue
+                for rr, cc in ((r[k], c[k]), (r[k] + dr, c[k] + dc)):
+                    blocked[rr + _TWO_STEPS[:, 0], cc + _TWO_STEPS[:, 1]] = True
+                padded[r[k], c[k]], padded[r[k] + dr, c[k] + dc] = b[k], a[k]
+                swapped += 1
+        if not swapped:
+            break
+    return padded[pad:-pad, pad:-pad].copy(), round_
 
 
 _NEIGHBOURS = ((-1, 0), (1, 0), (0, -1), (0, 1))
