@@ -500,6 +500,15 @@ SWAP_OFFSETS = _offsets_within(2)  # side by side, diagonal, and two cells away
 _TWO_STEPS = np.array([(dr, dc) for dr in range(-2, 3) for dc in range(-2, 3) if abs(dr) + abs(dc) <= 2])
 
 
+def _within_two_steps(values):
+    """The largest of ``values`` within two steps (``_TWO_STEPS``) of each cell (two-cell border: as is)."""
+    near, (h, w) = values.copy(), values.shape
+    for dr, dc in _TWO_STEPS:
+        np.maximum(near[2:h - 2, 2:w - 2], values[2 + dr:h - 2 + dr, 2 + dc:w - 2 + dc],
+                   out=near[2:h - 2, 2:w - 2])
+    return near
+
+
 def _distance_table(distances):
     """``distances`` with one more row and column, -1's: an empty cell or the border,
     at the mean distance (as far as a random cover; a constant for a full grid)."""
@@ -579,16 +588,25 @@ def swap_nearest(distances, grid, weights=NEAREST_WEIGHTS, offsets=SWAP_OFFSETS,
         sorted_d = np.sort(table[covers[..., None], neighbours], axis=-1)
         return ((sorted_d @ weights) * (covers >= 0)).sum(axis=1)
 
-    round_ = 0
+    # A swap's gain depends only on the cells within two steps of its two cells: a pair
+    # is scored again only when one of those changed since its offset's last scoring
+    # (the others cannot have become helpful; the result is the same, found faster).
+    changed = np.zeros(padded.shape, dtype=np.int64)  # the pass that last changed each cell
+    scored = dict.fromkeys(offsets, -1)  # the pass that last scored each offset
+    pass_, round_ = 0, 0
     for round_ in range(1, max_rounds + 1):
         swapped = 0
         for dr, dc in offsets:
+            pass_ += 1
             cells, around, (p_cell, q_cell, p_around, q_around) = patterns[dr, dc]
+            near = _within_two_steps(changed)
             inside = ((every_r + dr < rows + pad) & (every_c + dc >= pad)
                       & (every_c + dc < cols + pad))
             r, c = every_r[inside], every_c[inside]
             a, b = padded[r, c], padded[r + dr, c + dc]
-            r, c, a, b = (x[(a >= 0) | (b >= 0)] for x in (r, c, a, b))
+            fresh = np.maximum(near[r, c], near[r + dr, c + dc]) >= scored[dr, dc]
+            r, c, a, b = (x[((a >= 0) | (b >= 0)) & fresh] for x in (r, c, a, b))
+            scored[dr, dc] = pass_
             covers = padded[r[:, None] + cells[:, 0], c[:, None] + cells[:, 1]]
             neighbours = padded[r[:, None, None] + around[..., 0], c[:, None, None] + around[..., 1]]
             before = cost(covers, neighbours)
@@ -602,6 +620,7 @@ def swap_nearest(distances, grid, weights=NEAREST_WEIGHTS, offsets=SWAP_OFFSETS,
                     continue
                 for rr, cc in ((r[k], c[k]), (r[k] + dr, c[k] + dc)):
                     blocked[rr + _TWO_STEPS[:, 0], cc + _TWO_STEPS[:, 1]] = True
+                    changed[rr, cc] = pass_
                 padded[r[k], c[k]], padded[r[k] + dr, c[k] + dc] = b[k], a[k]
                 swapped += 1
         if not swapped:
