@@ -295,8 +295,8 @@ def _check_limits(args, n_covers, size, decoding=0):
             "use fewer --iterations or a smaller grid")
 
 
-# The longest wait for the libraries' import on the second thread. It takes about a
-# second; an import stuck for good (OpenBLAS cannot start its threads when the
+# The longest wait for the libraries' import on the second thread. It takes about
+# 0.1 s (MiniSom); an import stuck for good (OpenBLAS cannot start its threads when the
 # address space is nearly used up, `ulimit -v`) must end the run, not hang it.
 IMPORT_SECONDS = 60
 
