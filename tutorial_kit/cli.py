@@ -352,8 +352,9 @@ def _import_in_background(modules=("minisom",)):
     unittest), while reading the covers' headers mostly waits on the disk,
     which lets other threads run: on two cores the import then costs almost
     nothing. (scipy is not imported at all at 100 covers: tutorial_kit.fast
-    has its distances and loads its assignment alone.) The main thread calls ``wait()`` before
-    it needs them: it never waits on an import lock that a stuck import holds.
+    has its distances and loads its assignment alone.) The main thread calls
+    ``wait()`` before it needs them: it never waits on an import lock that a
+    stuck import holds.
     """
     imports = _Imports(modules)
     imports.thread.start()

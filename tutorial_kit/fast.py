@@ -483,8 +483,8 @@ def swap_pass(data, positions, rows, cols, max_rounds=30):
 # A cover's k-th nearest neighbour enters every D_j, j >= k, as 1/j of it:
 # about (1, 0.2, 0.04, 0.01) from the gain curves of sorted 10x10 grids. On
 # benchmarks/work/varied_tune (seeds 0-2) these weights, a little flatter, give
-# the same DPQ16 (0.933) and keep more of the plain neighbour distance ratio
-# (0.618 against 0.623; all four alike: DPQ16 0.920).
+# the same DPQ16 (0.933) and a lower (better) neighbour/all distance ratio (0.618
+# against 0.623; swap_neighbours' 0.612). All four alike: DPQ16 0.920.
 NEAREST_WEIGHTS = (1.0, 0.3, 0.1, 0.03)
 
 
@@ -497,11 +497,13 @@ def _offsets_within(radius):
 
 SWAP_OFFSETS = _offsets_within(2)  # side by side, diagonal, and two cells away
 # Cells within two steps: two swaps closer than this could change one cover's neighbours
-_TWO_STEPS = np.array([(dr, dc) for dr in range(-2, 3) for dc in range(-2, 3) if abs(dr) + abs(dc) <= 2])
+_TWO_STEPS = np.array([(dr, dc) for dr in range(-2, 3) for dc in range(-2, 3)
+                       if abs(dr) + abs(dc) <= 2])
 
 
 def _within_two_steps(values):
-    """The largest of ``values`` within two steps (``_TWO_STEPS``) of each cell (two-cell border: as is)."""
+    """The largest of ``values`` within two steps (``_TWO_STEPS``) of each cell
+    (the two-cell border is left as it is)."""
     near, (h, w) = values.copy(), values.shape
     for dr, dc in _TWO_STEPS:
         np.maximum(near[2:h - 2, 2:w - 2], values[2 + dr:h - 2 + dr, 2 + dc:w - 2 + dc],
