@@ -411,3 +411,38 @@ def test_swap_pass_leaves_dropped_covers_out():
     assert (new[[2, 9]] == -1).all()
     placed = np.delete(new, [2, 9], axis=0)
     assert len({tuple(p) for p in placed}) == 10 and (placed >= 0).all()
+
+
+def test_feature_distances_are_cdists_and_give_the_same_swaps():
+    """A big folder's swaps compute distances when needed (no N x N table): the same
+    numbers as cdist, so with the same stand-in for a missing neighbour, the same grid."""
+    from scipy.spatial.distance import cdist
+
+    from tutorial_kit import fast
+    rng = np.random.default_rng(11)
+    data = rng.normal(size=(40, 6)) * 50
+    distances = cdist(data, data)
+    computed = fast.FeatureDistances(data, chunk=7)  # several chunks
+    x, y = rng.integers(-1, 40, size=(2, 9, 5))
+    expected = np.where((x >= 0) & (y >= 0), distances[x, y], computed.missing)
+    assert np.array_equal(computed(x, y), expected)
+    grid = _random_grid(rng, 40, 6, 8)
+    mean = distances.sum() / (40 * 39)
+    from_table = fast.swap_nearest(distances, grid)
+    from_features = fast.swap_nearest(fast.FeatureDistances(data, missing=mean, chunk=7), grid)
+    np.testing.assert_array_equal(from_table[0], from_features[0])
+    assert from_table[1] == from_features[1]
+
+
+def test_swap_pass_past_the_table_limit_uses_feature_distances(monkeypatch):
+    from tutorial_kit import fast
+    seen = []
+    real = fast.swap_nearest
+    monkeypatch.setattr(fast, "swap_nearest", lambda d, g, **k: seen.append(type(d)) or real(d, g, **k))
+    data = np.random.default_rng(2).normal(size=(12, 3))
+    positions = np.array([(r, c) for r in range(3) for c in range(4)])
+    fast.swap_pass(data, positions, 3, 4)
+    monkeypatch.setattr(fast, "SWAP_TABLE_UP_TO", 11)
+    new = fast.swap_pass(data, positions, 3, 4)
+    assert seen == [np.ndarray, fast.FeatureDistances]
+    assert sorted(map(tuple, new)) == sorted(map(tuple, positions))

@@ -469,7 +469,9 @@ def swap_pass(data, positions, rows, cols, max_rounds=30):
     index = np.flatnonzero(placed)
     grid = np.full((rows, cols), -1)
     grid[positions[placed, 0], positions[placed, 1]] = np.arange(len(index))
-    grid, _ = swap_nearest(cdist(data[placed], data[placed]), grid, max_rounds=max_rounds)
+    table = len(index) <= SWAP_TABLE_UP_TO
+    distances = cdist(data[placed], data[placed]) if table else FeatureDistances(data[placed])
+    grid, _ = swap_nearest(distances, grid, max_rounds=max_rounds)
     new = positions.copy()
     r, c = np.nonzero(grid >= 0)
     new[index[grid[r, c]]] = np.column_stack([r, c])
@@ -511,26 +513,72 @@ def _within_two_steps(values):
     return near
 
 
-def _distance_table(distances):
-    """``distances`` with one more row and column, -1's: an empty cell or the border,
-    at the mean distance (as far as a random cover; a constant for a full grid)."""
-    n = len(distances)
-    table = np.full((n + 1, n + 1), float(distances.sum() / max(n * (n - 1), 1)))
-    table[:n, :n] = distances
-    return table
+# Up to this many covers the swaps read their distances from an N x N table (128 MB
+# at 4,000); beyond, FeatureDistances computes the few they need from the features.
+SWAP_TABLE_UP_TO = 4000
+
+
+class _TableDistances:
+    """Distances read from an (n, n) table; index -1 (an empty cell or the border)
+    is at the mean distance (as far as a random cover; a constant for a full grid)."""
+
+    def __init__(self, distances):
+        n = len(distances)
+        self.largest = float(distances.max(initial=0))
+        self.table = np.full((n + 1, n + 1), float(distances.sum() / max(n * (n - 1), 1)))
+        self.table[:n, :n] = distances
+
+    def __call__(self, x, y):
+        return self.table[x, y]
+
+
+class FeatureDistances:
+    """Distances between covers computed when needed from their features (rows of
+    ``data``), with no N x N table: each the same number as ``cdist`` gives (the squares
+    added up feature after feature, from 0). Index -1 is at ``missing``: by default
+    the mean distance of each cover to the one N/2 places on, an estimate of the mean."""
+
+    def __init__(self, data, missing=None, chunk=1 << 16):
+        self.columns = np.ascontiguousarray(np.asarray(data, dtype=np.float64).T)
+        self.chunk, n = chunk, self.columns.shape[1]
+        sample = self._pairs(np.arange(n), np.roll(np.arange(n), n // 2))
+        self.missing = float(sample.mean()) if missing is None else float(missing)
+        self.largest = 2 * float(sample.max(initial=0))  # a scale for the tolerance only
+
+    def _pairs(self, x, y):
+        total = np.zeros(len(x))
+        for column in self.columns:
+            step = column[x] - column[y]
+            np.multiply(step, step, out=step)
+            np.add(total, step, out=total)
+        return np.sqrt(total, out=total)
+
+    def __call__(self, x, y):
+        x, y = np.broadcast_arrays(x, y)
+        out = np.full(x.shape, self.missing)
+        both = np.flatnonzero(((x >= 0) & (y >= 0)).ravel())
+        flat, xs, ys = out.reshape(-1), x.reshape(-1), y.reshape(-1)
+        for start in range(0, len(both), self.chunk):
+            part = both[start:start + self.chunk]
+            flat[part] = self._pairs(xs[part], ys[part])
+        return out
+
+
+def _distances(distances):
+    return distances if isinstance(distances, FeatureDistances) else _TableDistances(distances)
 
 
 def nearest_energy(distances, grid, weights=NEAREST_WEIGHTS):
     """What :func:`swap_nearest` lowers: for every cover, its distances to its four grid
     neighbours, sorted, times ``weights``, added up (an empty or missing neighbour
-    counts as the mean distance)."""
+    counts as the mean distance). ``distances``: (n, n) or :class:`FeatureDistances`."""
     rows, cols = grid.shape
-    table = _distance_table(distances)
+    distance = _distances(distances)
     padded = np.full((rows + 2, cols + 2), -1)
     padded[1:-1, 1:-1] = grid
     r, c = np.nonzero(padded >= 0)
     neighbours = np.stack([padded[r + dr, c + dc] for dr, dc in _NEIGHBOURS], axis=1)
-    return float((np.sort(table[padded[r, c][:, None], neighbours], axis=1)
+    return float((np.sort(distance(padded[r, c][:, None], neighbours), axis=1)
                   @ np.asarray(weights, dtype=np.float64)).sum())
 
 
@@ -563,7 +611,8 @@ def swap_nearest(distances, grid, weights=NEAREST_WEIGHTS, offsets=SWAP_OFFSETS,
 
     Parameters
     ----------
-    distances : ndarray of shape (n_covers, n_covers)
+    distances : ndarray of shape (n_covers, n_covers), or FeatureDistances
+        The covers' distances, or what computes them when needed (big folders).
     grid : ndarray of shape (rows, cols), int
         Cover index in each cell, -1 for an empty cell. Not modified.
     weights : sequence of 4 floats
@@ -578,16 +627,16 @@ def swap_nearest(distances, grid, weights=NEAREST_WEIGHTS, offsets=SWAP_OFFSETS,
         How many rounds ran.
     """
     rows, cols = grid.shape
-    table, weights = _distance_table(distances), np.asarray(weights, dtype=np.float64)
+    distance, weights = _distances(distances), np.asarray(weights, dtype=np.float64)
     pad = 3  # a cell's neighbour's neighbour, two cells away, stays inside
     padded = np.full((rows + 2 * pad, cols + 2 * pad), -1)
     padded[pad:-pad, pad:-pad] = grid
-    tolerance = 1e-12 * max(float(distances.max(initial=0)), 1e-300)
+    tolerance = 1e-12 * max(distance.largest, 1e-300)
     every_r, every_c = (i.ravel() for i in np.mgrid[pad:rows + pad, pad:cols + pad])
     patterns = {offset: _swap_pattern(*offset) for offset in offsets}
 
     def cost(covers, neighbours):  # of each swap's cells: (swaps, cells) and (swaps, cells, 4)
-        sorted_d = np.sort(table[covers[..., None], neighbours], axis=-1)
+        sorted_d = np.sort(distance(covers[..., None], neighbours), axis=-1)
         return ((sorted_d @ weights) * (covers >= 0)).sum(axis=1)
 
     # A swap's gain depends only on the cells within two steps of its two cells: a pair
