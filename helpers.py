@@ -122,15 +122,14 @@ def squared_distances(a, b):
     Returns
     -------
     numpy.ndarray of shape (m, k)
-        ``[i, j]`` is ``||a[i] - b[j]||^2``, computed by scipy's ``cdist``.
+        ``[i, j]`` is ``||a[i] - b[j]||^2``, as scipy's ``cdist`` computes it.
 
     Examples
     --------
     >>> squared_distances([[0, 0], [3, 4]], [[0, 0]]).tolist()
     [[0.0], [25.0]]
     """
-    from scipy.spatial.distance import cdist
-    return cdist(checks.features(a, "a"), checks.features(b, "b"), "sqeuclidean")
+    return fast.cdist(checks.features(a, "a"), checks.features(b, "b"), "sqeuclidean")
 
 
 class CoverFeatures:
@@ -637,7 +636,7 @@ def place_covers(weights, data, strategy="assignment", allow_drop=False):
     >>> place_covers(weights, [[2.9], [0.2], [3.1]], "greedy").positions.tolist()
     [[1, 1], [0, 0], [0, 1]]
     """
-    from scipy.optimize import linear_sum_assignment
+    from tutorial_kit.fast import linear_sum_assignment  # scipy's, imported in 1 ms, not 0.35 s
     data = checks.features(data)
     weights = np.asarray(weights, dtype=np.float64)
     if weights.ndim != 3 or weights.shape[2] != data.shape[1]:
@@ -766,7 +765,7 @@ def dpq_gains(data, positions):
     >>> curves.best.round(3).tolist(), curves.grid.round(3).tolist()
     ([0.4, 0.25, 0.0], [0.4, 0.25, 0.0])
     """
-    from scipy.spatial.distance import cdist
+    from tutorial_kit.fast import cdist  # scipy's, without importing scipy.spatial (0.25 s)
     data = checks.features(data)
     positions, placed = checks.positions(positions, len(data))
     data, positions, n = data[placed], positions[placed], placed.sum()  # dropped covers left out
@@ -830,7 +829,7 @@ def neighbour_distance_ratio(data, positions):
     >>> round(neighbour_distance_ratio(data, [[0, 0], [0, 1], [1, 0], [1, 1]]), 3)
     0.9
     """
-    from scipy.spatial.distance import cdist, pdist
+    from tutorial_kit.fast import cdist, pdist  # scipy's, without importing scipy.spatial (0.25 s)
     data = checks.features(data)
     positions, placed = checks.positions(positions, len(data))
     pairs = _side_by_side(positions, placed)

@@ -596,3 +596,43 @@ def test_a_terminal_sees_each_stage_on_one_status_line(tmp_path):
     assert text.endswith("\r\x1b[K")  # the line is cleared at the end
     assert "\n" not in text  # nothing else was written to stderr
     assert stdout.startswith("60 covers on a")
+
+
+def test_a_100_cover_run_imports_neither_scipy_optimize_nor_scipy_spatial(tmp_path):
+    """Together about 0.6 s of start-up: tutorial_kit.fast computes the distances and
+    loads scipy's assignment alone; the result is the one scipy's imports give."""
+    script = ("import sys; sys.path.insert(0, sys.argv[1]); from tutorial_kit import cli; "
+              "code = cli.main(sys.argv[2:]); "
+              "print(sorted(m for m in sys.modules if m.split('.')[:2] in "
+              "(['scipy', 'optimize'], ['scipy', 'spatial']) and m != 'scipy.optimize._lsap'))")
+    result = subprocess.run([sys.executable, "-c", script, str(HELPERS.parent),
+                             str(HELPERS.parent / "data" / "covers"), "--positions", "pos.csv"],
+                            cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-1] == "[]"
+    assert result.stdout.startswith("100 covers on a 10x10 grid")
+
+
+def test_the_pipeline_runs_on_one_blas_thread(tmp_path, monkeypatch, capsys):
+    """A second BLAS thread made the 100-cover Gram matrix 10x slower on a busy 2-core
+    machine; its products are exact (tutorial_kit/exact.py), so one thread changes no bit."""
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    from tutorial_kit import cli
+
+    folder = make_covers(tmp_path / "covers", n=4)
+    seen = []
+    real = cli.arrange_covers
+
+    def arrange(*args, **kwargs):
+        seen.append({info["num_threads"] for info in threadpoolctl.threadpool_info()
+                     if info["user_api"] == "blas"})
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(cli, "arrange_covers", arrange)
+    with threadpoolctl.threadpool_limits(2, user_api="blas"):
+        assert cli.main([str(folder), *QUICK]) == 0
+        after = {info["num_threads"] for info in threadpoolctl.threadpool_info()
+                 if info["user_api"] == "blas"}
+    assert seen == [{1}]
+    assert after == {2}  # restored
+    assert "4 covers on a 2x2 grid" in capsys.readouterr().out

@@ -341,3 +341,108 @@ def test_the_gain_curves_of_a_hand_worked_case():
     np.testing.assert_allclose(scrambled.grid, [0.1, 0.0, 0.0], atol=1e-12)
     expected = 0.1 / np.linalg.norm([0.4, 0.25], ord=16)
     assert helpers.dpq(data, [[0, 0], [0, 3], [0, 1], [0, 2]]) == pytest.approx(expected, rel=1e-12)
+
+
+# --- the command line's local swaps (tutorial_kit.fast.swap_nearest) ------------------
+
+def _random_grid(rng, n, rows, cols):
+    grid = np.full(rows * cols, -1)
+    grid[rng.permutation(rows * cols)[:n]] = np.arange(n)
+    return grid.reshape(rows, cols)
+
+
+def _swapped(grid, p, q):
+    new = grid.copy()
+    new[p], new[q] = grid[q], grid[p]
+    return new
+
+
+@pytest.mark.parametrize("seed, n, rows, cols", [(0, 30, 5, 6), (1, 25, 6, 6), (2, 56, 7, 8),
+                                                 (3, 2, 1, 3), (4, 9, 3, 3)])
+def test_swap_nearest_ends_where_no_single_swap_helps(seed, n, rows, cols):
+    """Brute force: after the pass, no swap at any of its offsets lowers the energy
+    (which also checks the pass's own bookkeeping of what a swap changes)."""
+    from scipy.spatial.distance import cdist
+
+    from tutorial_kit import fast
+    rng = np.random.default_rng(seed)
+    data = rng.normal(size=(n, 3))
+    distances = cdist(data, data)
+    grid = _random_grid(rng, n, rows, cols)
+    new, rounds = fast.swap_nearest(distances, grid)
+    assert sorted(new[new >= 0]) == list(range(n)) and (new >= 0).sum() == n  # every cover once
+    energy = fast.nearest_energy(distances, new)
+    assert energy <= fast.nearest_energy(distances, grid) + 1e-9
+    assert 1 <= rounds <= 30
+    for dr, dc in fast.SWAP_OFFSETS:
+        for r in range(rows - dr):
+            for c in range(max(0, -dc), min(cols, cols - dc)):
+                after = fast.nearest_energy(distances, _swapped(new, (r, c), (r + dr, c + dc)))
+                assert after >= energy - 1e-9, ((r, c), (dr, dc))
+
+
+def test_swap_nearest_weighs_the_nearest_neighbour_most():
+    """1-D features 0, 1, 10, 11 on a 1x4 grid: [0, 1, 10, 11] and [1, 0, 11, 10] both
+    give every cover its nearest neighbour; the plain sum of neighbour distances prefers
+    the first (1 + 9 + 1 = 11 against 1 + 11 + 1 = 13), and so do the nearest-first
+    weights, which count each cover's second neighbour too, at 0.3."""
+    from scipy.spatial.distance import cdist
+
+    from tutorial_kit import fast
+    data = np.array([[0.0], [1.0], [10.0], [11.0]])
+    distances = cdist(data, data)
+    start = np.array([[1, 0, 3, 2]])  # 1, 0, 11, 10
+    new, _ = fast.swap_nearest(distances, start)
+    assert new.tolist() in ([[0, 1, 2, 3]], [[3, 2, 1, 0]])
+    assert fast.nearest_energy(distances, new) < fast.nearest_energy(distances, start)
+    # only the nearest neighbour counted: both layouts are equally good, nothing moves
+    same, rounds = fast.swap_nearest(distances, start, weights=(1.0, 0.0, 0.0, 0.0))
+    np.testing.assert_array_equal(same, start)
+    assert rounds == 1
+
+
+def test_swap_pass_leaves_dropped_covers_out():
+    from tutorial_kit import fast
+    rng = np.random.default_rng(7)
+    data = rng.normal(size=(12, 3))
+    positions = np.array([(r, c) for r in range(3) for c in range(4)])
+    positions[[2, 9]] = -1  # dropped
+    new = fast.swap_pass(data, positions, 3, 4)
+    assert (new[[2, 9]] == -1).all()
+    placed = np.delete(new, [2, 9], axis=0)
+    assert len({tuple(p) for p in placed}) == 10 and (placed >= 0).all()
+
+
+def test_feature_distances_are_cdists_and_give_the_same_swaps():
+    """A big folder's swaps compute distances when needed (no N x N table): the same
+    numbers as cdist, so with the same stand-in for a missing neighbour, the same grid."""
+    from scipy.spatial.distance import cdist
+
+    from tutorial_kit import fast
+    rng = np.random.default_rng(11)
+    data = rng.normal(size=(40, 6)) * 50
+    distances = cdist(data, data)
+    computed = fast.FeatureDistances(data, chunk=7)  # several chunks
+    x, y = rng.integers(-1, 40, size=(2, 9, 5))
+    expected = np.where((x >= 0) & (y >= 0), distances[x, y], computed.missing)
+    assert np.array_equal(computed(x, y), expected)
+    grid = _random_grid(rng, 40, 6, 8)
+    mean = distances.sum() / (40 * 39)
+    from_table = fast.swap_nearest(distances, grid)
+    from_features = fast.swap_nearest(fast.FeatureDistances(data, missing=mean, chunk=7), grid)
+    np.testing.assert_array_equal(from_table[0], from_features[0])
+    assert from_table[1] == from_features[1]
+
+
+def test_swap_pass_past_the_table_limit_uses_feature_distances(monkeypatch):
+    from tutorial_kit import fast
+    seen = []
+    real = fast.swap_nearest
+    monkeypatch.setattr(fast, "swap_nearest", lambda d, g, **k: seen.append(type(d)) or real(d, g, **k))
+    data = np.random.default_rng(2).normal(size=(12, 3))
+    positions = np.array([(r, c) for r in range(3) for c in range(4)])
+    fast.swap_pass(data, positions, 3, 4)
+    monkeypatch.setattr(fast, "SWAP_TABLE_UP_TO", 11)
+    new = fast.swap_pass(data, positions, 3, 4)
+    assert seen == [np.ndarray, fast.FeatureDistances]
+    assert sorted(map(tuple, new)) == sorted(map(tuple, positions))

@@ -83,38 +83,6 @@ def test_quality_line_says_how_much_variance_was_kept(small_exact_limit):
 
 # --- the local swap pass ------------------------------------------------------
 
-def random_grid(rng, n, rows, cols):
-    grid = np.full(rows * cols, -1)
-    grid[rng.permutation(rows * cols)[:n]] = np.arange(n)
-    return grid.reshape(rows, cols)
-
-
-@pytest.mark.parametrize("seed, n, rows, cols", [(0, 30, 5, 6), (1, 25, 6, 6), (2, 50, 7, 8), (3, 2, 1, 3)])
-def test_swaps_never_raise_the_neighbour_energy_and_keep_every_cover(seed, n, rows, cols):
-    rng = np.random.default_rng(seed)
-    data = rng.normal(size=(n, 4))
-    distances = cdist(data, data)
-    grid = random_grid(rng, n, rows, cols)
-    new, rounds = fast.swap_neighbours(distances, grid)
-    assert sorted(new[new >= 0]) == list(range(n))       # every cover once
-    assert (new >= 0).sum() == n
-    before, after = fast.neighbour_energy(distances, grid), fast.neighbour_energy(distances, new)
-    assert after <= before + 1e-9
-    if n > 2:
-        assert after < before                           # a random layout always has a helpful swap
-    assert 1 <= rounds <= 10
-    again, _ = fast.swap_neighbours(distances, new)      # converged: nothing left to swap
-    assert fast.neighbour_energy(distances, again) == pytest.approx(after)
-
-
-def test_swaps_leave_a_sorted_line_alone():
-    data = np.arange(6, dtype=float)[:, None]
-    grid = np.arange(6).reshape(1, 6)
-    new, rounds = fast.swap_neighbours(cdist(data, data), grid)
-    np.testing.assert_array_equal(new, grid)
-    assert rounds == 1
-
-
 def test_polish_false_is_the_plain_assignment():
     images = structured_covers(30, 8, 6, seed=8)
     covers = helpers.CoverSet(images, [f"c{i}.png" for i in range(30)], [])
@@ -279,16 +247,6 @@ def test_windows_computed_from_the_features_place_as_the_whole_table():
     # (BLAS may round the parts differently: the same total, to rounding)
     assert cost[np.arange(500), by_parts].sum() == pytest.approx(cost[np.arange(500), whole].sum(),
                                                                  rel=1e-9)
-
-
-def test_swaps_with_distances_computed_pair_by_pair_are_the_same_swaps():
-    rng = np.random.default_rng(8)
-    data = rng.normal(size=(90, 5))
-    grid = np.full((10, 10), -1)
-    grid.flat[rng.choice(100, 90, replace=False)] = np.arange(90)
-    whole, _ = fast.swap_neighbours(cdist(data, data), grid)
-    pairwise, _ = fast.swap_neighbours(fast.PairDistances(data), grid)
-    np.testing.assert_array_equal(whole, pairwise)
 
 
 def test_map_errors_by_blocks_equal_minisoms(monkeypatch):

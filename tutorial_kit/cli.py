@@ -23,7 +23,7 @@ import warnings
 
 from helpers import (EXACT_UP_TO, MAX_COMPONENTS, NEIGHBORHOODS, PLACEMENTS, PRESETS, CoverSet,
                      arrange_covers, format_quality, grid_shape_for, som_settings)
-from tutorial_kit import checks, interrupts
+from tutorial_kit import checks, fast, interrupts
 from tutorial_kit import progress as _progress
 from tutorial_kit.fast import DENSE_ASSIGNMENT_UP_TO
 from tutorial_kit.files import (check_distinct, check_target, pin_target, png_chunks,
@@ -361,8 +361,8 @@ def _check_limits(args, n_covers, size, decoding=0, uprights=None):
     raise LimitError(f"{problem}; any one of these would fit: {', '.join(fixes)}")
 
 
-# The longest wait for the libraries' import on the second thread. It takes about a
-# second; an import stuck for good (OpenBLAS cannot start its threads when the
+# The longest wait for the libraries' import on the second thread. It takes about
+# 0.1 s (MiniSom); an import stuck for good (OpenBLAS cannot start its threads when the
 # address space is nearly used up, `ulimit -v`) must end the run, not hang it.
 IMPORT_SECONDS = 60
 
@@ -411,13 +411,16 @@ class _Imports:
             raise ImportError(f"could not import {name}: {type(error).__name__}: {text}")
 
 
-def _import_in_background(modules=("minisom", "scipy.optimize", "scipy.spatial.distance")):
+def _import_in_background(modules=("minisom",)):
     """Start importing the libraries the pipeline needs on a second thread; returns `_Imports`.
 
-    They take most of a second to import, while reading the covers' headers
-    mostly waits on the disk, which lets other threads run: on two cores the
-    imports then cost almost nothing. The main thread calls ``wait()`` before
-    it needs them: it never waits on an import lock that a stuck import holds.
+    MiniSom takes about 0.1 s to import (it imports numpy.testing and
+    unittest), while reading the covers' headers mostly waits on the disk,
+    which lets other threads run: on two cores the import then costs almost
+    nothing. (scipy is not imported at all at 100 covers: tutorial_kit.fast
+    has its distances and loads its assignment alone.) The main thread calls
+    ``wait()`` before it needs them: it never waits on an import lock that a
+    stuck import holds.
     """
     imports = _Imports(modules)
     imports.thread.start()
@@ -444,12 +447,17 @@ def _run_cli(args, scan, status):
                "placing the covers and measuring the map")
 
     status(f"building the features of {len(covers.names):,} covers")
-    result = arrange_covers(
-        covers, args.rows, args.cols, preset=args.preset, placement=args.placement,
-        seed=args.seed, allow_drop=args.allow_drop, progress=training, polish=args.polish,
-        sigma=args.sigma,
-        learning_rate=args.learning_rate, iterations=args.iterations,
-        neighborhood_function=args.neighborhood)
+    # One BLAS thread: the Gram matrix's products are exact whatever the threads
+    # (tutorial_kit/exact.py), and a second BLAS thread, spinning while it waits, competes
+    # with the import and PNG threads (100 covers on a busy 2-core machine: 0.17 s
+    # for the Gram matrix against 1.5 to 3 s)
+    with fast.one_blas_thread():
+        result = arrange_covers(
+            covers, args.rows, args.cols, preset=args.preset, placement=args.placement,
+            seed=args.seed, allow_drop=args.allow_drop, progress=training, polish=args.polish,
+            sigma=args.sigma,
+            learning_rate=args.learning_rate, iterations=args.iterations,
+            neighborhood_function=args.neighborhood)
     status(None)
     for index in result.placement.dropped:
         to_stderr(f"dropped {printable(covers.names[index])}: no room on the "

@@ -14,11 +14,17 @@
   N^3; past ``DENSE_ASSIGNMENT_UP_TO`` covers it is solved exactly inside
   overlapping windows of the grid instead (benchmarks/README.md: 4x faster
   at 6,000 covers, the same DPQ16).
-- ``swap_neighbours``: the local sorting pass after the assignment, made fast
-  by swapping many non-interacting pairs of cells at once with numpy.
+- ``swap_nearest``: the command line's local sorting pass after the
+  assignment, with an energy that weighs each cover's nearest neighbour most,
+  as DPQ16 does; many pairs of cells are scored at once with numpy.
+- ``cdist``, ``pdist`` and ``linear_sum_assignment``: scipy's, to the last
+  bit, without importing ``scipy.spatial`` and ``scipy.optimize`` (about
+  0.7 s of the command line's 100-cover run).
 """
 
 from __future__ import annotations
+
+import sys
 
 import numpy as np
 
@@ -27,6 +33,118 @@ def row_blocks(n_rows, row_length, values=1 << 21):
     ``row_length`` long (at least one row); a small table is one block."""
     step = max(1, values // max(row_length, 1))
     return [slice(start, min(start + step, n_rows)) for start in range(0, n_rows, step)]
+
+
+
+# --------------------------------------------------------------------------
+# scipy's distances and assignment, without scipy's package imports
+# --------------------------------------------------------------------------
+# ``import scipy.spatial.distance`` takes about 0.25 s and ``import
+# scipy.optimize`` 0.35 s (they import scipy.linalg, scipy.sparse, ...); a
+# 100-cover run needs only cdist on small tables and one compiled function.
+
+# Below this many multiply-adds (rows of a x rows of b x features), numpy
+# computes the distances faster than scipy.spatial imports; above, cdist's
+# compiled loop (2.5x faster) pays for the import.
+NUMPY_DISTANCES_UP_TO = 5e7
+
+
+def numpy_sqeuclidean(a, b, block=256):
+    """``cdist(a, b, 'sqeuclidean')`` in numpy, equal to scipy's to the last bit.
+
+    scipy adds ``(a[i, k] - b[j, k]) ** 2`` up one feature after the other,
+    from 0; so does this, for all pairs at once (a block of rows of ``a`` at a
+    time), in the same order: the same roundings, the same numbers.
+    """
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    out = np.zeros((len(a), len(b)))
+    work = np.empty((min(block, len(a)), len(b)))
+    for start in range(0, len(a), block):
+        total, rows = out[start:start + block], a[start:start + block]
+        step = work[:len(rows)]
+        for k in range(a.shape[1]):
+            np.subtract.outer(rows[:, k], b[:, k], out=step)
+            np.multiply(step, step, out=step)
+            np.add(total, step, out=total)
+    return out
+
+
+def _numpy_is_enough(a, b):
+    """True when numpy should compute the distances (see ``NUMPY_DISTANCES_UP_TO``)."""
+    if "scipy.spatial.distance" in sys.modules:  # imported already: the compiled loop is free
+        return False
+    work = np.shape(a)[0] * np.shape(b)[0] * (np.shape(a)[1] if np.ndim(a) == 2 else 1)
+    return work <= NUMPY_DISTANCES_UP_TO
+
+
+def cdist(a, b, metric="euclidean"):
+    """``scipy.spatial.distance.cdist(a, b, metric)`` for 'euclidean' and 'sqeuclidean'.
+
+    The same numbers to the last bit (tests/test_placement.py checks it);
+    small tables are computed by :func:`numpy_sqeuclidean`, without importing
+    ``scipy.spatial``.
+    """
+    if metric not in ("euclidean", "sqeuclidean"):
+        raise ValueError(f"metric must be 'euclidean' or 'sqeuclidean', got {metric!r}")
+    a, b = np.asarray(a), np.asarray(b)
+    if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[1] or not _numpy_is_enough(a, b):
+        from scipy.spatial.distance import cdist as scipy_cdist  # its checks, its messages
+
+        return scipy_cdist(a, b, metric)
+    squared = numpy_sqeuclidean(a, b)
+    return squared if metric == "sqeuclidean" else np.sqrt(squared, out=squared)
+
+
+def pdist(a):
+    """``scipy.spatial.distance.pdist(a)``: the euclidean distances of all pairs i < j, in order."""
+    a = np.asarray(a)
+    if a.ndim != 2 or not _numpy_is_enough(a, a):
+        from scipy.spatial.distance import pdist as scipy_pdist
+
+        return scipy_pdist(a)
+    return cdist(a, a)[np.triu_indices(len(a), 1)]
+
+
+def _load_lsap():
+    """scipy's compiled ``linear_sum_assignment``, loaded from its own file.
+
+    ``scipy.optimize.linear_sum_assignment`` lives in the extension module
+    ``scipy/optimize/_lsap``, which needs nothing but numpy; loading that file
+    alone takes a millisecond, against 0.35 s for ``scipy.optimize``. Should
+    a scipy release move it, the ordinary import runs instead.
+    """
+    import importlib.machinery
+    import importlib.util
+    import os
+
+    try:
+        spec = importlib.util.find_spec("scipy")
+        for folder in spec.submodule_search_locations or ():
+            for suffix in importlib.machinery.EXTENSION_SUFFIXES:
+                path = os.path.join(folder, "optimize", "_lsap" + suffix)
+                if os.path.isfile(path):
+                    loader = importlib.machinery.ExtensionFileLoader("scipy.optimize._lsap", path)
+                    module = importlib.util.module_from_spec(
+                        importlib.util.spec_from_file_location("scipy.optimize._lsap", path,
+                                                               loader=loader))
+                    loader.exec_module(module)
+                    return module.linear_sum_assignment
+    except (ImportError, AttributeError, OSError):
+        pass
+    from scipy.optimize import linear_sum_assignment as public
+
+    return public
+
+
+_LSAP = []
+
+
+def linear_sum_assignment(cost):
+    """``scipy.optimize.linear_sum_assignment(cost)``: the same compiled function, without
+    importing ``scipy.optimize`` (see :func:`_load_lsap`)."""
+    if not _LSAP:
+        _LSAP.append(_load_lsap())
+    return _LSAP[0](cost)
 
 
 def chunk_columns(n_rows):
@@ -407,8 +525,6 @@ def windowed_assignment(cost, rows, cols, window=32, rounds=3):
     cell_of : ndarray of shape (n_covers,), int
         Each cover's cell (row-major), all different.
     """
-    from scipy.optimize import linear_sum_assignment
-
     cost = _as_table(cost)
     n, m = cost.shape
     cell_of = nearest_free_start(cost, cols)
@@ -447,133 +563,224 @@ def windowed_assignment(cost, rows, cols, window=32, rounds=3):
 # The local sorting pass
 # --------------------------------------------------------------------------
 
-def swap_pass(data, positions, rows, cols, max_rounds=10):
-    """:func:`swap_neighbours` on feature rows and (row, col) positions; returns new positions."""
-    from scipy.spatial.distance import cdist
+def swap_pass(data, positions, rows, cols, max_rounds=30):
+    """:func:`swap_nearest` on feature rows and (row, col) positions; returns new positions.
 
+    The command line's local swaps after the assignment (``--no-polish``
+    skips them); the notebooks and the explorer never run them.
+    """
     placed = (positions >= 0).all(axis=1)
     index = np.flatnonzero(placed)
     grid = np.full((rows, cols), -1)
     grid[positions[placed, 0], positions[placed, 1]] = np.arange(len(index))
-    # past a few thousand covers the N x N distances (800 MB for 10,000) are computed pair by pair
-    distances = (cdist(data[placed], data[placed]) if len(index) <= DENSE_ASSIGNMENT_UP_TO
-                 else PairDistances(data[placed]))
-    grid, _ = swap_neighbours(distances, grid, max_rounds)
+    table = len(index) <= SWAP_TABLE_UP_TO
+    distances = cdist(data[placed], data[placed]) if table else FeatureDistances(data[placed])
+    grid, _ = swap_nearest(distances, grid, max_rounds=max_rounds)
     new = positions.copy()
     r, c = np.nonzero(grid >= 0)
     new[index[grid[r, c]]] = np.column_stack([r, c])
     return new
 
 
-_NEIGHBOURS = ((-1, 0), (1, 0), (0, -1), (0, 1))
-_SWAPS = ((0, 1), (1, 0), (1, 1), (1, -1))  # right, down and both diagonals
+# What DPQ16 weighs, per cover, of the distances to its four grid neighbours,
+# sorted: the nearest, the second nearest, ... DPQ_p compares the p-norms of the
+# gain curves G_k, k = 1, 2, ...; with p = 16 a gain counts as G_k^15, so
+# G_1 (the nearest neighbour) dominates: G_2 counts about 0.3 as much, G_3 0.1.
+# A cover's k-th nearest neighbour enters every D_j, j >= k, as 1/j of it:
+# about (1, 0.2, 0.04, 0.01) from the gain curves of sorted 10x10 grids. On
+# benchmarks/work/varied_tune (seeds 0-2) these weights, a little flatter, give
+# the same DPQ16 (0.933) and a lower (better) neighbour/all distance ratio (0.618
+# against 0.623; the earlier pass, all four alike: 0.612). All four alike: DPQ16 0.920.
+NEAREST_WEIGHTS = (1.0, 0.3, 0.1, 0.03)
 
 
-def _groups(dr, dc):
-    """Strides that make swaps of pairs (p, p + (dr, dc)) independent.
-
-    A swap's gain depends on the two cells and their 4-neighbours; pairs
-    whose starting cells differ by a multiple of these strides never share
-    any of those cells.
-    """
-    return (2 if dr == 0 else 3), (2 if dc == 0 else 3)
+def _offsets_within(radius):
+    """Cell offsets (dr, dc) up to ``radius`` cells away, one of each +/- pair, nearest first."""
+    offsets = [(dr, dc) for dr in range(radius + 1) for dc in range(-radius, radius + 1)
+               if (dr, dc) > (0, 0) and dr * dr + dc * dc <= radius * radius]
+    return tuple(sorted(offsets, key=lambda o: (o[0] ** 2 + o[1] ** 2, o)))
 
 
-def neighbour_energy(distances, grid):
-    """Sum of the distances between covers in side-by-side cells."""
-    total = 0.0
-    for a, b in ((grid[:, :-1], grid[:, 1:]), (grid[:-1, :], grid[1:, :])):
-        both = (a >= 0) & (b >= 0)
-        total += distances[a[both], b[both]].sum()
-    return float(total)
+SWAP_OFFSETS = _offsets_within(2)  # side by side, diagonal, and two cells away
+# Cells within two steps: two swaps closer than this could change one cover's neighbours
+_TWO_STEPS = np.array([(dr, dc) for dr in range(-2, 3) for dc in range(-2, 3)
+                       if abs(dr) + abs(dc) <= 2])
 
 
-class PairDistances:
-    """Euclidean distances between covers, computed when asked: ``d[a, b]`` for index arrays.
-
-    Stands for the (n, n) table that `swap_neighbours` takes where it would not
-    fit in memory; as there, index -1 (an empty cell) is at distance 0 from all.
-    """
-
-    def __init__(self, data):
-        self.data = np.vstack([data, np.zeros((1, data.shape[1]))])  # row -1: any zeros
-        self.size = len(data)
-
-    def __getitem__(self, index):
-        a, b = np.broadcast_arrays(*index)
-        gaps = self.data[a] - self.data[b]
-        return np.where((a < 0) | (b < 0), 0.0, np.sqrt(np.einsum("ij,ij->i", gaps, gaps)))
-
-    def bound(self):
-        """At least the largest distance: twice the largest distance from the mean."""
-        data = self.data[:-1]
-        return 2 * float(np.sqrt(((data - data.mean(axis=0)) ** 2).sum(axis=1).max()))
+def _within_two_steps(values):
+    """The largest of ``values`` within two steps (``_TWO_STEPS``) of each cell
+    (the two-cell border is left as it is)."""
+    near, (h, w) = values.copy(), values.shape
+    for dr, dc in _TWO_STEPS:
+        np.maximum(near[2:h - 2, 2:w - 2], values[2 + dr:h - 2 + dr, 2 + dc:w - 2 + dc],
+                   out=near[2:h - 2, 2:w - 2])
+    return near
 
 
-def swap_neighbours(distances, grid, max_rounds=10):
-    """Swap covers of nearby cells while that brings similar covers closer.
+# Up to this many covers the swaps read their distances from an N x N table (128 MB
+# at 4,000); beyond, FeatureDistances computes the few they need from the features.
+SWAP_TABLE_UP_TO = 4000
 
-    A swap of the covers of two cells (side by side or diagonal; one may be
-    empty) is kept when it lowers the sum of distances between each of the
-    two covers and its four grid neighbours. Pairs that cannot affect each
-    other are tried together; rounds repeat until no swap helps.
+
+class _TableDistances:
+    """Distances read from an (n, n) table; index -1 (an empty cell or the border)
+    is at the mean distance (as far as a random cover; a constant for a full grid)."""
+
+    def __init__(self, distances):
+        n = len(distances)
+        self.largest = float(distances.max(initial=0))
+        self.table = np.full((n + 1, n + 1), float(distances.sum() / max(n * (n - 1), 1)))
+        self.table[:n, :n] = distances
+
+    def __call__(self, x, y):
+        return self.table[x, y]
+
+
+class FeatureDistances:
+    """Distances between covers computed when needed from their features (rows of
+    ``data``), with no N x N table: each the same number as ``cdist`` gives (the squares
+    added up feature after feature, from 0). Index -1 is at ``missing``: by default
+    the mean distance of each cover to the one N/2 places on, an estimate of the mean."""
+
+    def __init__(self, data, missing=None, chunk=1 << 16):
+        self.columns = np.ascontiguousarray(np.asarray(data, dtype=np.float64).T)
+        self.chunk, n = chunk, self.columns.shape[1]
+        sample = self._pairs(np.arange(n), np.roll(np.arange(n), n // 2))
+        self.missing = float(sample.mean()) if missing is None else float(missing)
+        self.largest = 2 * float(sample.max(initial=0))  # a scale for the tolerance only
+
+    def _pairs(self, x, y):
+        total = np.zeros(len(x))
+        for column in self.columns:
+            step = column[x] - column[y]
+            np.multiply(step, step, out=step)
+            np.add(total, step, out=total)
+        return np.sqrt(total, out=total)
+
+    def __call__(self, x, y):
+        x, y = np.broadcast_arrays(x, y)
+        out = np.full(x.shape, self.missing)
+        both = np.flatnonzero(((x >= 0) & (y >= 0)).ravel())
+        flat, xs, ys = out.reshape(-1), x.reshape(-1), y.reshape(-1)
+        for start in range(0, len(both), self.chunk):
+            part = both[start:start + self.chunk]
+            flat[part] = self._pairs(xs[part], ys[part])
+        return out
+
+
+def _distances(distances):
+    return distances if isinstance(distances, FeatureDistances) else _TableDistances(distances)
+
+
+def nearest_energy(distances, grid, weights=NEAREST_WEIGHTS):
+    """What :func:`swap_nearest` lowers: for every cover, its distances to its four grid
+    neighbours, sorted, times ``weights``, added up (an empty or missing neighbour
+    counts as the mean distance). ``distances``: (n, n) or :class:`FeatureDistances`."""
+    rows, cols = grid.shape
+    distance = _distances(distances)
+    padded = np.full((rows + 2, cols + 2), -1)
+    padded[1:-1, 1:-1] = grid
+    r, c = np.nonzero(padded >= 0)
+    neighbours = np.stack([padded[r + dr, c + dc] for dr, dc in _NEIGHBOURS], axis=1)
+    return float((np.sort(distance(padded[r, c][:, None], neighbours), axis=1)
+                  @ np.asarray(weights, dtype=np.float64)).sum())
+
+
+def _swap_pattern(dr, dc):
+    """For a swap of cells p = (0, 0) and q = (dr, dc): the cells whose cost it changes
+    (p, q and their neighbours), each cell's four neighbours, and where p and q are."""
+    cells = sorted({(0, 0), (dr, dc)} | {(r + x, c + y) for r, c in ((0, 0), (dr, dc))
+                                         for x, y in _NEIGHBOURS})
+    cells = np.array(cells)
+    neighbours = cells[:, None, :] + np.array(_NEIGHBOURS)[None, :, :]  # (cells, 4, 2)
+
+    def where(at, rc):
+        return (at[..., 0] == rc[0]) & (at[..., 1] == rc[1])
+
+    return cells, neighbours, (where(cells, (0, 0)), where(cells, (dr, dc)),
+                               where(neighbours, (0, 0)), where(neighbours, (dr, dc)))
+
+
+def swap_nearest(distances, grid, weights=NEAREST_WEIGHTS, offsets=SWAP_OFFSETS, max_rounds=30):
+    """Swap covers of nearby cells while that brings each cover's nearest neighbours closer.
+
+    The energy is :func:`nearest_energy`, which weighs each cover's nearest grid
+    neighbour most, as DPQ16 does (``NEAREST_WEIGHTS``); the plain sum of
+    neighbour distances (the pass this one replaced) weighs all four alike. For
+    each offset in ``offsets`` (side by side, diagonal, two cells away), every
+    swap of the covers of two cells (one may be empty) is scored at once; of
+    those that lower the energy, the best are made, skipping any within two
+    steps of one already made (those could change one cover's neighbours).
+    Rounds repeat until no swap helps.
 
     Parameters
     ----------
-    distances : ndarray of shape (n_covers, n_covers), or `PairDistances`
+    distances : ndarray of shape (n_covers, n_covers), or FeatureDistances
+        The covers' distances, or what computes them when needed (big folders).
     grid : ndarray of shape (rows, cols), int
         Cover index in each cell, -1 for an empty cell. Not modified.
+    weights : sequence of 4 floats
+    offsets : sequence of (dr, dc), dr >= 0
     max_rounds : int
 
     Returns
     -------
     grid : ndarray of shape (rows, cols), int
-        The new arrangement; its :func:`neighbour_energy` is never higher.
+        The new arrangement; its :func:`nearest_energy` is never higher.
     rounds : int
         How many rounds ran.
     """
     rows, cols = grid.shape
-    if isinstance(distances, PairDistances):
-        d, largest = distances, distances.bound()
-    else:
-        n = len(distances)
-        # index -1 (an empty cell or the border) reads a row and column of zeros
-        table = np.zeros((n + 1, n + 1), dtype=np.float64)
-        table[:n, :n] = distances
-        np.fill_diagonal(table, 0.0)
-        d, largest = table, float(distances.max(initial=0))
-    padded = np.full((rows + 2, cols + 2), -1)
-    padded[1:-1, 1:-1] = grid
-    tolerance = 1e-12 * max(largest, 1e-300)
+    distance, weights = _distances(distances), np.asarray(weights, dtype=np.float64)
+    pad = 3  # a cell's neighbour's neighbour, two cells away, stays inside
+    padded = np.full((rows + 2 * pad, cols + 2 * pad), -1)
+    padded[pad:-pad, pad:-pad] = grid
+    tolerance = 1e-12 * max(distance.largest, 1e-300)
+    every_r, every_c = (i.ravel() for i in np.mgrid[pad:rows + pad, pad:cols + pad])
+    patterns = {offset: _swap_pattern(*offset) for offset in offsets}
 
-    def cost(cover, r, c, other):
-        """Distances from ``cover`` to the neighbours of cell (r, c), except ``other``."""
-        total = 0.0
-        for dr, dc in _NEIGHBOURS:
-            neighbour = padded[r + dr, c + dc]
-            total = total + d[cover, np.where(neighbour == other, -1, neighbour)]
-        return total
+    def cost(covers, neighbours):  # of each swap's cells: (swaps, cells) and (swaps, cells, 4)
+        sorted_d = np.sort(distance(covers[..., None], neighbours), axis=-1)
+        return ((sorted_d @ weights) * (covers >= 0)).sum(axis=1)
 
+    # A swap's gain depends only on the cells within two steps of its two cells: a pair
+    # is scored again only when one of those changed since its offset's last scoring
+    # (the others cannot have become helpful; the result is the same, found faster).
+    changed = np.zeros(padded.shape, dtype=np.int64)  # the pass that last changed each cell
+    scored = dict.fromkeys(offsets, -1)  # the pass that last scored each offset
+    pass_, round_ = 0, 0
     for round_ in range(1, max_rounds + 1):
         swapped = 0
-        for dr, dc in _SWAPS:
-            step_r, step_c = _groups(dr, dc)
-            for off_r in range(step_r):
-                for off_c in range(step_c):
-                    r, c = np.mgrid[1 + off_r:rows + 1:step_r, 1 + off_c:cols + 1:step_c]
-                    r, c = r.ravel(), c.ravel()
-                    inside = (r + dr >= 1) & (r + dr <= rows) & (c + dc >= 1) & (c + dc <= cols)
-                    r, c = r[inside], c[inside]
-                    r2, c2 = r + dr, c + dc
-                    a, b = padded[r, c], padded[r2, c2]
-                    before = cost(a, r, c, b) + cost(b, r2, c2, a)
-                    # after the swap b sits at (r, c) and a at (r2, c2); the pair's
-                    # own distance is the same either way, so it is left out
-                    after = cost(b, r, c, b) + cost(a, r2, c2, a)
-                    better = (after < before - tolerance) & ((a >= 0) | (b >= 0))
-                    padded[r[better], c[better]] = b[better]
-                    padded[r2[better], c2[better]] = a[better]
-                    swapped += int(better.sum())
+        for dr, dc in offsets:
+            pass_ += 1
+            cells, around, (p_cell, q_cell, p_around, q_around) = patterns[dr, dc]
+            near = _within_two_steps(changed)
+            inside = ((every_r + dr < rows + pad) & (every_c + dc >= pad)
+                      & (every_c + dc < cols + pad))
+            r, c = every_r[inside], every_c[inside]
+            a, b = padded[r, c], padded[r + dr, c + dc]
+            fresh = np.maximum(near[r, c], near[r + dr, c + dc]) >= scored[dr, dc]
+            r, c, a, b = (x[((a >= 0) | (b >= 0)) & fresh] for x in (r, c, a, b))
+            scored[dr, dc] = pass_
+            covers = padded[r[:, None] + cells[:, 0], c[:, None] + cells[:, 1]]
+            neighbours = padded[r[:, None, None] + around[..., 0], c[:, None, None] + around[..., 1]]
+            before = cost(covers, neighbours)
+            covers[:, p_cell], covers[:, q_cell] = b[:, None], a[:, None]  # after the swap
+            neighbours[:, p_around], neighbours[:, q_around] = b[:, None], a[:, None]
+            gain = before - cost(covers, neighbours)
+            helpful = np.flatnonzero(gain > tolerance)
+            blocked = np.zeros(padded.shape, dtype=bool)
+            for k in helpful[np.argsort(-gain[helpful], kind="stable")]:
+                if blocked[r[k], c[k]] or blocked[r[k] + dr, c[k] + dc]:
+                    continue
+                for rr, cc in ((r[k], c[k]), (r[k] + dr, c[k] + dc)):
+                    blocked[rr + _TWO_STEPS[:, 0], cc + _TWO_STEPS[:, 1]] = True
+                    changed[rr, cc] = pass_
+                padded[r[k], c[k]], padded[r[k] + dr, c[k] + dc] = b[k], a[k]
+                swapped += 1
         if not swapped:
             break
-    return padded[1:-1, 1:-1].copy(), round_
+    return padded[pad:-pad, pad:-pad].copy(), round_
+
+
+_NEIGHBOURS = ((-1, 0), (1, 0), (0, -1), (0, 1))
