@@ -66,7 +66,8 @@ def _unavailable(reason):
 
 
 def _chromium():
-    for candidate in (shutil.which("chromium"), "/usr/bin/chromium", shutil.which("chromium-browser")):
+    """Debian's Chromium first (never a browser downloaded by ``playwright install``)."""
+    for candidate in ("/usr/bin/chromium", shutil.which("chromium"), shutil.which("chromium-browser")):
         if candidate and os.access(candidate, os.X_OK):
             return candidate
     return None

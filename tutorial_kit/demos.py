@@ -32,6 +32,7 @@ import threading
 
 import numpy as np
 
+from tutorial_kit.explorer_view import page_script, script_head
 from tutorial_kit.explorer_worker import LatestRequestWorker
 from tutorial_kit.figures import Picture
 
@@ -52,9 +53,7 @@ STYLE = """<style>
 # keeps aria-pressed on the toggles in step with the selected one, and lets the
 # arrow keys move between toggles (a MutationObserver repeats the marking whenever
 # the widgets redraw).
-SCRIPT = (
-    "var img=this,go=function(n){var r=img.closest('.som-demo');"
-    "if(!r){if(n<100)setTimeout(function(){go(n+1)},100);return;}"
+SCRIPT = page_script("som-demo", (
     "var fix=function(){"
     "r.querySelectorAll('select, button, input, .noUi-handle').forEach(function(e){"
     "if(!e.hasAttribute('data-lm-suppress-shortcuts'))"
@@ -89,8 +88,8 @@ SCRIPT = (
     "pic.classList.add('som-demo-wait');clearTimeout(tm);tm=setTimeout(done,1500)};"
     "['keydown','pointerdown','change'].forEach(function(t){r.addEventListener(t,wait,true)});"
     "if(st)new MutationObserver(done).observe(st,{subtree:true,childList:true,characterData:true});"
-    "r.setAttribute('data-som-demo-ready','true');};go(0);")
-HEAD = STYLE + f'<img src="data:," alt="" style="display:none" onerror="{html.escape(SCRIPT)}">'
+    "r.setAttribute('data-som-demo-ready','true');"))
+HEAD = script_head(STYLE, SCRIPT)
 
 
 class PictureDemo:

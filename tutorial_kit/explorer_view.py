@@ -44,9 +44,25 @@ STYLE = """<style>
 .som-explorer-panel .som-explorer-mosaic img { max-height: min(360px, calc(100vh - 230px)); }
 .som-explorer-static { display: none !important; }
 </style>"""
-SCRIPT = (
-    "var img=this,go=function(n){var r=img.closest('.som-explorer');"
-    "if(!r){if(n<100)setTimeout(function(){go(n+1)},100);return;}"
+
+
+def page_script(root, body):
+    """One line of script that runs ``body`` with ``r``, the page element of class ``root``.
+
+    Widget HTML runs no ``<script>`` tags, so the script runs as the error
+    handler of an image that fails to load on purpose (see :func:`script_head`);
+    it waits up to 10 s for the widgets around it to be drawn.
+    """
+    return ("var img=this,go=function(n){var r=img.closest('." + root + "');"
+            "if(!r){if(n<100)setTimeout(function(){go(n+1)},100);return;}" + body + "};go(0);")
+
+
+def script_head(style, script):
+    """HTML that puts up ``style`` and runs ``script`` (from :func:`page_script`) once shown."""
+    return style + f'<img src="data:," alt="" style="display:none" onerror="{html.escape(script)}">'
+
+
+SCRIPT = page_script("som-explorer", (
     "r.querySelectorAll('select, button, .noUi-handle').forEach(function(e){"
     "e.setAttribute('data-lm-suppress-shortcuts','true')});"
     "var s=r.querySelector('.som-explorer-status');"
@@ -56,8 +72,8 @@ SCRIPT = (
     "w.querySelectorAll('.noUi-handle, select').forEach(function(h){"
     "h.setAttribute('aria-label',l.textContent)})});"
     "r.querySelectorAll('.som-explorer-folder input').forEach(function(e){"
-    "e.setAttribute('aria-label',e.title||'folder of covers')});};go(0);")
-HEAD = STYLE + f'<img src="data:," alt="" style="display:none" onerror="{html.escape(SCRIPT)}">'
+    "e.setAttribute('aria-label',e.title||'folder of covers')});"))
+HEAD = script_head(STYLE, SCRIPT)
 
 
 
