@@ -10,6 +10,7 @@ import ast
 import doctest
 import importlib
 import inspect
+import re
 from pathlib import Path
 
 import pytest
@@ -90,3 +91,31 @@ def test_two_blank_lines_around_top_level_definitions():
             if _blank_lines_before(lines, node) != 2:
                 wrong.append(f"line {node.lineno}")
     assert not wrong, "PEP 8 wants two blank lines before: " + ", ".join(wrong)
+
+
+# -- the README's summary of the benchmarks ---------------------------------------------
+
+def _measured_numbers(text):
+    """The measured numbers of ``text``: decimals such as 0.934 or 299.1, and speed-ups
+    such as 529x."""
+    return set(re.findall(r"(?<![\d.])\d[\d,]*\.\d+(?![\d.])", text)) \
+        | set(re.findall(r"\b\d+x(?= faster)", text))
+
+
+def test_the_readme_copies_its_numbers_from_the_benchmark_page():
+    """Every sentence true: each measured number in the README's "What is measured"
+    appears in benchmarks/README.md, which benchmarks/run.py writes in one run; so a
+    re-run benchmark that changes a number also shows up here until the README follows."""
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    summary = readme.split("## What is measured", 1)[1].split("\n## ", 1)[0]
+    page = (REPO / "benchmarks" / "README.md").read_text(encoding="utf-8")
+    numbers = _measured_numbers(summary)
+    assert len(numbers) > 20, numbers
+    missing = sorted(n for n in numbers
+                     if not re.search(rf"(?<![\d.]){re.escape(n)}(?![\d])", page))
+    assert not missing, f"README numbers not in benchmarks/README.md: {missing}"
+
+
+def test_the_number_check_sees_a_stale_number():
+    summary = "0.926 with swaps, 367 s against 0.50 s (733x faster)"
+    assert _measured_numbers(summary) == {"0.926", "0.50", "733x"}
