@@ -278,3 +278,15 @@ def test_dpq_of_a_big_folder_is_measured_on_a_stated_sample(monkeypatch):
     ratio = helpers.neighbour_distance_ratio(data, positions)
     monkeypatch.setattr(helpers, "DPQ_EXACT_UP_TO", 10 ** 6)
     assert ratio == pytest.approx(helpers.neighbour_distance_ratio(data, positions), rel=0.02)
+
+
+def test_windowed_assignment_is_the_same_on_one_thread_or_two():
+    """The windows of a phase do not overlap, so solving them at once changes nothing."""
+    rng = np.random.default_rng(7)
+    data, cells = rng.normal(size=(380, 4)), rng.normal(size=(20 * 20, 4))
+    cost = cdist(data, cells, "sqeuclidean")
+    one = fast.windowed_assignment(cost, 20, 20, window=8, workers=1)
+    two = fast.windowed_assignment(cost, 20, 20, window=8, workers=2)
+    np.testing.assert_array_equal(one, two)
+    assert len(set(one.tolist())) == 380
+    assert [len(g) for g in fast._disjoint_groups([0, 16, 32, 48, 64, 68], 32)] == [3, 2, 1]

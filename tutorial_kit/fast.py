@@ -504,7 +504,25 @@ def nearest_free_start(cost, cols):
     return cell_of
 
 
-def windowed_assignment(cost, rows, cols, window=32, rounds=3):
+def _disjoint_groups(starts, window):
+    """Split window starts (sorted) into groups whose windows do not overlap.
+
+    Each start joins the first group whose last window ends at or before it:
+    starts 0, 16, 32, 48, 64, 68 with windows of 32 give (0, 32, 64),
+    (16, 48) and (68,).
+    """
+    groups = []
+    for start in starts:
+        for group in groups:
+            if group[-1] + window <= start:
+                group.append(start)
+                break
+        else:
+            groups.append([start])
+    return groups
+
+
+def windowed_assignment(cost, rows, cols, window=32, rounds=3, workers=2):
     """One cell per cover, near the least total cost, without the full N^3 solve.
 
     Starting from :func:`nearest_free_start`, the covers inside each window of
@@ -514,17 +532,24 @@ def windowed_assignment(cost, rows, cols, window=32, rounds=3):
     Every solve can only lower the total, and a window as big as the grid
     gives the exact optimum.
 
+    The windows of a round are taken in a few phases of windows that do not
+    overlap, so the solves of one phase are independent: ``workers`` threads
+    solve them at once (scipy's solver and BLAS let go of the interpreter),
+    and the result is the same whatever the number of threads.
+
     Parameters
     ----------
     cost : ndarray of shape (n_covers, rows * cols), n_covers <= rows * cols
         Or a `SquaredDistances` of that shape (only windows of it are computed).
-    rows, cols, window, rounds : int
+    rows, cols, window, rounds, workers : int
 
     Returns
     -------
     cell_of : ndarray of shape (n_covers,), int
         Each cover's cell (row-major), all different.
     """
+    from concurrent.futures import ThreadPoolExecutor
+
     cost = _as_table(cost)
     n, m = cost.shape
     cell_of = nearest_free_start(cost, cols)
@@ -532,30 +557,43 @@ def windowed_assignment(cost, rows, cols, window=32, rounds=3):
     cover_at[cell_of] = np.arange(n)
     grid = np.arange(m).reshape(rows, cols)
 
-    def corners(size):
+    def starts(size):
         last = max(size - window, 0)
         return sorted(set(range(0, last + 1, max(window // 2, 1))) | {last})
 
-    for _ in range(rounds):
-        improved = False
-        for top in corners(rows):
-            for left in corners(cols):
-                cells = grid[top:top + window, left:left + window].ravel()
-                covers = cover_at[cells]
-                covers = covers[covers >= 0]
-                if len(covers) < 2:
-                    continue
-                part = cost.block(covers, cells)
-                chosen, new = linear_sum_assignment(part)
-                # each of these covers sits on one of the window's cells (in increasing order)
-                before = part[np.arange(len(covers)), np.searchsorted(cells, cell_of[covers])].sum()
-                if part[chosen, new].sum() < before - 1e-12 * abs(before):
-                    cover_at[cells] = -1
-                    cell_of[covers[chosen]] = cells[new]
-                    cover_at[cells[new]] = covers[chosen]
-                    improved = True
-        if not improved:
-            break
+    phases = [[(top, left) for top in tops for left in lefts]
+              for tops in _disjoint_groups(starts(rows), window)
+              for lefts in _disjoint_groups(starts(cols), window)]
+
+    def solve(corner):
+        """The window's better assignment, or None (reads the state, changes nothing)."""
+        top, left = corner
+        cells = grid[top:top + window, left:left + window].ravel()
+        covers = cover_at[cells]
+        covers = covers[covers >= 0]
+        if len(covers) < 2:
+            return None
+        part = cost.block(covers, cells)
+        chosen, new = linear_sum_assignment(part)
+        # each of these covers sits on one of the window's cells (in increasing order)
+        before = part[np.arange(len(covers)), np.searchsorted(cells, cell_of[covers])].sum()
+        if part[chosen, new].sum() < before - 1e-12 * abs(before):
+            return cells, covers[chosen], cells[new]
+        return None
+
+    with ThreadPoolExecutor(max_workers=max(workers, 1)) as pool:
+        for _ in range(rounds):
+            improved = False
+            for phase in phases:
+                for better in pool.map(solve, phase):  # in order: the same result every time
+                    if better is not None:
+                        cells, covers, new_cells = better
+                        cover_at[cells] = -1
+                        cell_of[covers] = new_cells
+                        cover_at[new_cells] = covers
+                        improved = True
+            if not improved:
+                break
     return cell_of
 
 
