@@ -13,7 +13,7 @@
 - ``windowed_assignment``: the optimal assignment of covers to cells costs
   N^3; past ``DENSE_ASSIGNMENT_UP_TO`` covers it is solved exactly inside
   overlapping windows of the grid instead (benchmarks/README.md: 4x faster
-  at 6,000 covers, the same DPQ16).
+  at 6,000 covers, the same DPQ16), windows that do not overlap on two threads.
 - ``swap_nearest``: the command line's local sorting pass after the
   assignment, with an energy that weighs each cover's nearest neighbour most,
   as DPQ16 does; many pairs of cells are scored at once with numpy.
