@@ -1,5 +1,6 @@
 """Placement: grid size, the 2019 post's greedy rule and optimal assignment."""
 import itertools
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -245,51 +246,57 @@ def test_every_cover_gets_exactly_one_cell_of_its_own(problem, strategy):
 @settings(max_examples=200, deadline=None, database=None)
 @given(m=st.integers(0, 30), k=st.integers(1, 30), features=st.integers(0, 40),
        scale=st.sampled_from([1e-6, 1.0, 255.0, 1e6]), seed=st.integers(0, 2**32 - 1),
-       fortran=st.booleans())
-def test_numpy_distances_equal_scipys_to_the_last_bit(m, k, features, scale, seed, fortran):
+       fortran=st.booleans(), integers=st.booleans())
+def test_our_distances_equal_scipys_to_the_last_bit(m, k, features, scale, seed, fortran, integers):
+    from scipy.spatial.distance import pdist
     from tutorial_kit import fast
     rng = np.random.default_rng(seed)
     a, b = rng.normal(size=(m, features)) * scale, rng.normal(size=(k, features)) * scale
+    if integers:  # grid positions, as dpq_gains passes them
+        a, b = a.astype(np.int64), b.astype(np.int64)
     if fortran:
         a = np.asfortranarray(a)
-    squared = fast.numpy_sqeuclidean(a, b, block=7)  # several blocks of rows
-    assert np.array_equal(squared, cdist(a, b, "sqeuclidean"))
-    assert np.array_equal(np.sqrt(squared), cdist(a, b))
+    assert np.array_equal(fast.cdist(a, b, "sqeuclidean"), cdist(a, b, "sqeuclidean"))
+    assert np.array_equal(fast.cdist(a, b), cdist(a, b))
+    assert np.array_equal(fast.pdist(b), pdist(b))
 
 
-def test_cdist_and_pdist_take_the_numpy_path_bit_for_bit(monkeypatch):
+def test_distances_come_from_scipys_compiled_module_without_its_package(monkeypatch):
+    """The functions are loaded from scipy/spatial/_distance_pybind's file; scipy.spatial's
+    package (0.3 s of imports) is not imported for them."""
+    import subprocess
+    import sys
+    script = ("import sys, numpy as np; sys.path.insert(0, sys.argv[1]); from tutorial_kit import fast; "
+              "a = np.arange(12.0).reshape(4, 3); d = fast.cdist(a, a); p = fast.pdist(a); "
+              "print(sorted(m for m in sys.modules if m.startswith('scipy.spatial')), "
+              "list(fast._LOADED), d[0, 1] ** 2 == 27, len(p))")
+    done = subprocess.run([sys.executable, "-c", script, str(Path(helpers.__file__).parent)],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["[]", "['scipy.spatial._distance_pybind']", "True", "6"]
+    from tutorial_kit import fast
+    with pytest.raises(ValueError, match="metric"):
+        fast.cdist(np.zeros((2, 2)), np.zeros((2, 2)), "cityblock")
+    with pytest.raises(ValueError, match="same number of columns"):  # scipy's own check
+        fast.cdist(np.zeros((2, 2)), np.zeros((2, 3)))
+
+
+def test_distances_fall_back_to_the_public_import(monkeypatch):
+    import importlib.util
     from scipy.spatial.distance import pdist
     from tutorial_kit import fast
-    calls = []
-    numpy_sqeuclidean = fast.numpy_sqeuclidean
-    monkeypatch.setattr(fast, "numpy_sqeuclidean", lambda a, b: calls.append(1) or numpy_sqeuclidean(a, b))
-    monkeypatch.setattr(fast, "_numpy_is_enough", lambda a, b: True)  # scipy is imported here
-    rng = np.random.default_rng(5)
-    a, b = rng.normal(size=(40, 99)), rng.normal(size=(30, 99))
-    positions = rng.integers(0, 10, size=(40, 2))  # integers, as dpq_gains passes them
-    assert np.array_equal(fast.cdist(a, b), cdist(a, b))
-    assert np.array_equal(fast.cdist(a, b, "sqeuclidean"), cdist(a, b, "sqeuclidean"))
-    assert np.array_equal(fast.cdist(positions, positions, "sqeuclidean"),
-                          cdist(positions, positions, "sqeuclidean"))
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)  # no such file found
+    monkeypatch.setattr(fast, "_LOADED", {})
+    a = np.random.default_rng(4).normal(size=(7, 5))
+    assert np.array_equal(fast.cdist(a, a[:3]), cdist(a, a[:3]))
     assert np.array_equal(fast.pdist(a), pdist(a))
-    assert len(calls) == 4
-    with pytest.raises(ValueError, match="metric"):
-        fast.cdist(a, b, "cityblock")
-
-
-def test_numpy_computes_small_tables_and_scipy_big_ones(monkeypatch):
-    import sys
-    from tutorial_kit import fast
-    monkeypatch.delitem(sys.modules, "scipy.spatial.distance")
-    small, big = np.zeros((100, 99)), np.zeros((3000, 50))
-    assert fast._numpy_is_enough(small, small)
-    assert not fast._numpy_is_enough(big, big)  # 4.5e8 multiply-adds: cdist's loop pays its import
+    assert "scipy.spatial._distance_pybind" in fast._LOADED
 
 
 def test_linear_sum_assignment_is_scipys_own_function():
     from scipy.optimize import linear_sum_assignment
     from tutorial_kit import fast
-    assert fast._load_lsap() is linear_sum_assignment
+    assert fast._load_scipy("scipy.optimize._lsap", ["linear_sum_assignment"]) == [linear_sum_assignment]
     cost = np.random.default_rng(3).normal(size=(6, 9))
     assert all(np.array_equal(x, y) for x, y in zip(fast.linear_sum_assignment(cost),
                                                     linear_sum_assignment(cost)))
@@ -300,4 +307,4 @@ def test_linear_sum_assignment_falls_back_to_the_public_import(monkeypatch):
     from scipy.optimize import linear_sum_assignment
     from tutorial_kit import fast
     monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)  # no such file found
-    assert fast._load_lsap() is linear_sum_assignment
+    assert fast._load_scipy("scipy.optimize._lsap", ["linear_sum_assignment"]) == [linear_sum_assignment]

@@ -318,3 +318,26 @@ def test_the_training_loop_runs_blas_on_one_thread(data, monkeypatch):
         after = {info["num_threads"] for info in threadpoolctl.threadpool_info() if info["user_api"] == "blas"}
     assert seen and all(threads == {1} for threads in seen)
     assert after == {2}  # the limit ends with the training
+
+
+@pytest.mark.parametrize("rows, cols, windowed", [(32, 32, False), (36, 36, True)])
+def test_a_big_map_moves_only_the_neurons_within_reach_and_stays_minisoms(rows, cols, windowed,
+                                                                           monkeypatch):
+    """Past 32x32 neurons, each step moves only the window where the gaussian is above 1e-8
+    of its peak (fast.train_steps_windowed): MiniSom's map up to that, not bit for bit."""
+    from tutorial_kit import fast
+    calls, real = [], fast.train_steps_windowed
+    monkeypatch.setattr(fast, "train_steps_windowed", lambda *args: calls.append(1) or real(*args))
+    data = np.random.default_rng(8).normal(size=(300, 12))
+    settings = dict(helpers.som_settings("default"), iterations=3000)
+    ours = helpers.train_som(data, rows, cols, random_seed=2, **settings).som.get_weights()
+    reference = minisom_reference(data, rows, cols, random_seed=2, **settings)
+    assert bool(calls) == windowed
+    if not windowed:
+        np.testing.assert_array_equal(ours, reference)
+        return
+    assert np.abs(ours - reference).max() < 1e-8 * np.abs(reference).max()
+    # every cover has the same best neuron on both maps
+    best = [helpers.squared_distances(data, w.reshape(rows * cols, -1)).argmin(axis=1)
+            for w in (ours, reference)]
+    np.testing.assert_array_equal(*best)
