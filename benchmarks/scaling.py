@@ -97,8 +97,13 @@ def child(repo, folder, out):
     features = helpers.make_features(covers.images)
     stages["features"] = time.perf_counter() - begin
     import inspect
-    polish = {"polish": True} if "polish" in inspect.signature(helpers.arrange_covers).parameters else {}
-    result = helpers.arrange_covers(covers, features=features, seed=42, **polish)  # as the command line
+    options = {name: value for name, value in (("polish", True), ("curve_points", 1))
+               if name in inspect.signature(helpers.arrange_covers).parameters}
+    if hasattr(helpers, "fast") and hasattr(helpers.fast, "one_blas_thread"):  # as the command line
+        with helpers.fast.one_blas_thread():
+            result = helpers.arrange_covers(covers, features=features, seed=42, **options)
+    else:
+        result = helpers.arrange_covers(covers, features=features, seed=42, **options)
     if hasattr(result, "mosaic_bands"):  # today: the grid pasted a row at a time as it is written
         from tutorial_kit import cli, files
         begin = time.perf_counter()

@@ -34,6 +34,23 @@ def row_blocks(n_rows, row_length, values=1 << 21):
     return [slice(start, min(start + step, n_rows)) for start in range(0, n_rows, step)]
 
 
+def in_threads(function, items, workers=2):
+    """``list(map(function, items))``, computed on ``workers`` threads.
+
+    For numpy work on big blocks (distances, sorting), which lets other
+    threads run meanwhile: two cores share the blocks. The results come in
+    the order of ``items``, so sums over them are the same, to the last bit,
+    as on one thread.
+    """
+    items = list(items)
+    if workers < 2 or len(items) < 2:
+        return [function(item) for item in items]
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(workers) as pool:
+        return list(pool.map(function, items))
+
+
 # --------------------------------------------------------------------------
 # scipy's distances and assignment, without scipy's package imports
 # --------------------------------------------------------------------------
@@ -157,13 +174,16 @@ def column_stats(pixels):
     n, width = pixels.shape
     total = np.empty(width, dtype=np.int64)
     squares = np.empty(width, dtype=np.int64)
-    step = chunk_columns(n)
-    for start in range(0, width, step):
-        block = pixels[:, start:start + step]
-        total[start:start + step] = block.sum(axis=0, dtype=np.int64)
+
+    def add_up(columns):  # (blocks of columns on two threads: each writes its own part)
+        block = pixels[:, columns]
+        total[columns] = block.sum(axis=0, dtype=np.int64)
         block = block.astype(np.uint16)
         block *= block  # 255^2 = 65,025 still fits in 16 bits
-        squares[start:start + step] = block.sum(axis=0, dtype=np.int64)
+        squares[columns] = block.sum(axis=0, dtype=np.int64)
+
+    step = chunk_columns(n) // 2  # two blocks in hand at once
+    in_threads(add_up, [slice(start, start + step) for start in range(0, width, step)])
     variance = (n * squares - total * total) / (n * n)  # exact integers, one division
     varying = variance > 0
     scale = np.where(varying, np.sqrt(variance), 1.0)
@@ -174,15 +194,26 @@ def standardised_chunks(pixels, mean, scale, rows=slice(None)):
     """Yield ``(columns, block)``: the standardised pixels ``(p - mean) / scale`` as float32, a block of columns at a time.
 
     For the big-folder features; a small folder's exact Gram matrix is
-    ``tutorial_kit.exact.exact_gram``, in float64.
+    ``tutorial_kit.exact.exact_gram``, in float64. Every block is a view of
+    one buffer, overwritten by the next: use each before asking for the next
+    (fresh memory for each block cost 0.1 s of page faults per pass at 1,000 covers).
     """
-    step = chunk_columns(len(np.arange(len(pixels))[rows]))
+    n_rows = len(np.arange(len(pixels))[rows])
+    step = chunk_columns(n_rows)
     mean32, inverse32 = mean.astype(np.float32), (1 / scale).astype(np.float32)
+    buffer = np.empty((n_rows, min(step, pixels.shape[1])), dtype=np.float32)
+    picked = np.arange(len(pixels))[rows]
+    halves = [slice(0, n_rows // 2), slice(n_rows // 2, n_rows)]
     for start in range(0, pixels.shape[1], step):
         columns = slice(start, start + step)
-        block = pixels[rows, columns].astype(np.float32)
-        block -= mean32[columns]
-        block *= inverse32[columns]
+        block = buffer[:, :len(mean32[columns])]
+
+        def standardise(half):  # (the two halves of the rows on two threads)
+            source = pixels[rows, columns][half] if isinstance(rows, slice) else pixels[picked[half], columns]
+            np.subtract(source, mean32[columns], out=block[half])  # (uint8 to float32: exact)
+            block[half] *= inverse32[columns]
+
+        in_threads(standardise, halves)
         yield columns, block
 
 
@@ -225,8 +256,12 @@ def sampled_components(pixels, mean, scale, n_components, sample_size=500):
     # axes (in pixel space) = X[sample].T @ u / sqrt(lam): orthonormal columns
     mix = (u[:, keep] / np.sqrt(lam[keep])).astype(np.float32)
     values = np.zeros((n, len(keep)))
+    picked = None
     for columns, block in standardised_chunks(pixels, mean, scale):
-        values += block @ (block[sample].T @ mix)
+        if picked is None or picked.shape[1] != block.shape[1]:
+            picked = np.empty((len(sample), block.shape[1]), dtype=np.float32)
+        np.take(block, sample, axis=0, out=picked)  # the sample's rows, into one buffer
+        values += block @ (picked.T @ mix)
     # rotate onto the projections' own principal axes, biggest first, signs fixed
     _, s, vt = np.linalg.svd(values - values.mean(axis=0), full_matrices=False)
     vt = vt * np.sign(vt[np.arange(len(vt)), np.abs(vt).argmax(axis=1)])[:, None]
@@ -458,16 +493,20 @@ def map_errors(som, data):
     weights = som.get_weights()
     rows, cols = weights.shape[:2]
     cells = weights.reshape(rows * cols, -1)
-    distance, misses, squares = 0.0, 0, (cells * cells).sum(axis=1)
-    for block in row_blocks(len(data), rows * cols):
+    squares = (cells * cells).sum(axis=1)
+
+    def block_errors(block):  # the sum of the best distances, and the misses, of a block
         part = product_distances(data[block], cells, b_squares=squares)
         two = np.argpartition(part, 1, axis=1)[:, :2]  # the best, then the second best
-        distance += np.sqrt(part[np.arange(len(part)), two[:, 0]]).sum()
+        distance = np.sqrt(part[np.arange(len(part)), two[:, 0]]).sum()
         if som.topology == "hexagonal":
-            misses += round(som.topographic_error(data[block]) * len(part))
-        else:  # MiniSom's rule: the two are more than a diagonal step apart
-            (r1, r2), (c1, c2) = np.divmod(two.T, cols)
-            misses += int((np.hypot(r1 - r2, c1 - c2) > 1.42).sum())
+            return distance, round(som.topographic_error(data[block]) * len(part))
+        (r1, r2), (c1, c2) = np.divmod(two.T, cols)  # MiniSom's rule: more than a diagonal step apart
+        return distance, int((np.hypot(r1 - r2, c1 - c2) > 1.42).sum())
+
+    distance, misses = 0.0, 0  # (the blocks on two threads, added up in order)
+    for block_distance, block_misses in in_threads(block_errors, row_blocks(len(data), rows * cols)):
+        distance, misses = distance + block_distance, misses + block_misses
     return distance / len(data), misses / len(data)
 
 

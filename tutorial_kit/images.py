@@ -316,15 +316,16 @@ def read_cover(path, size):
             factor = min(image.size[0] // needed[0], image.size[1] // needed[1]) // 2
             if factor >= 2 and image.mode in _REDUCIBLE:
                 image = image.reduce(factor)
-            try:
-                image = ImageOps.exif_transpose(image)
-            except Exception as error:
-                if orientation != 1:
+            if orientation != 1:  # (1: stored upright; each step below is skipped when it
+                try:              # would only copy the picture: 0.3 of 0.7 ms a cover)
+                    image = ImageOps.exif_transpose(image)
+                except Exception as error:
                     raise CoverError(f"malformed EXIF data: {one_line(error)}") from None
             image = _to_rgb(image)
         # Scale so the cover fills `size`, then cut off what sticks out, centred
         # (still in the budget: a palette or 16-bit picture is converted at full size).
-        image = ImageOps.fit(image, (width, height), method=Image.Resampling.LANCZOS)
+        if image.size != (width, height):
+            image = ImageOps.fit(image, (width, height), method=Image.Resampling.LANCZOS)
     return np.asarray(image)
 
 
@@ -337,7 +338,7 @@ def _to_rgb(image):
     if image.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in image.info:
         white = Image.new("RGBA", image.size, "white")
         image = Image.alpha_composite(white, image.convert("RGBA"))
-    return image.convert("RGB")
+    return image if image.mode == "RGB" else image.convert("RGB")
 
 
 def one_line(error, name_file=False, first_line=False):
