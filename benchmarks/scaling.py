@@ -21,6 +21,7 @@ the full distances.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -99,10 +100,8 @@ def child(repo, folder, out):
     import inspect
     options = {name: value for name, value in (("polish", True), ("curve_points", 1))
                if name in inspect.signature(helpers.arrange_covers).parameters}
-    if hasattr(helpers, "fast") and hasattr(helpers.fast, "one_blas_thread"):  # as the command line
-        with helpers.fast.one_blas_thread():
-            result = helpers.arrange_covers(covers, features=features, seed=42, **options)
-    else:
+    one_blas_thread = getattr(getattr(helpers, "fast", None), "one_blas_thread", contextlib.nullcontext)
+    with one_blas_thread():  # as the command line
         result = helpers.arrange_covers(covers, features=features, seed=42, **options)
     if hasattr(result, "mosaic_bands"):  # today: the grid pasted a row at a time as it is written
         from tutorial_kit import cli, files

@@ -69,7 +69,7 @@ def _load_scipy(module, names):
 
     ``module`` is the dotted name, e.g. ``"scipy.optimize._lsap"``; returns
     the functions ``names`` of it. Should a scipy release move or rename
-    them, the public import serves instead (see ``_PUBLIC``).
+    them, the public import serves instead (see ``_SCIPY``).
     """
     import importlib.machinery
     import importlib.util
@@ -88,7 +88,7 @@ def _load_scipy(module, names):
                     return [getattr(loaded, name) for name in names]
     except (ImportError, AttributeError, OSError):
         pass
-    return _PUBLIC[module]()
+    return _SCIPY[module][1]()
 
 
 def _public_distances():
@@ -104,19 +104,19 @@ def _public_assignment():
     return [public]
 
 
-_PUBLIC = {"scipy.spatial._distance_pybind": _public_distances,
-           "scipy.optimize._lsap": _public_assignment}
+# The extension modules used: the functions taken from each, and their public twins.
+_SCIPY = {"scipy.spatial._distance_pybind": (("cdist_euclidean", "cdist_sqeuclidean",
+                                               "pdist_euclidean"), _public_distances),
+          "scipy.optimize._lsap": (("linear_sum_assignment",), _public_assignment)}
 _LOADED = {}
 
 
-def _scipy_function(module, name, names):
-    """``name`` of :func:`_load_scipy` ``(module, names)``, loaded once."""
+def _scipy_function(module, name):
+    """The function ``name`` of ``module`` (a key of ``_SCIPY``), loaded once."""
     if module not in _LOADED:
+        names = _SCIPY[module][0]
         _LOADED[module] = dict(zip(names, _load_scipy(module, names)))
     return _LOADED[module][name]
-
-
-_DISTANCES = ("cdist_euclidean", "cdist_sqeuclidean", "pdist_euclidean")
 
 
 def cdist(a, b, metric="euclidean"):
@@ -132,7 +132,7 @@ def cdist(a, b, metric="euclidean"):
         from scipy.spatial.distance import cdist as scipy_cdist  # its checks, its messages
 
         return scipy_cdist(a, b, metric)
-    return _scipy_function("scipy.spatial._distance_pybind", "cdist_" + metric, _DISTANCES)(a, b)
+    return _scipy_function("scipy.spatial._distance_pybind", "cdist_" + metric)(a, b)
 
 
 def pdist(a):
@@ -142,14 +142,13 @@ def pdist(a):
         from scipy.spatial.distance import pdist as scipy_pdist
 
         return scipy_pdist(a)
-    return _scipy_function("scipy.spatial._distance_pybind", "pdist_euclidean", _DISTANCES)(a)
+    return _scipy_function("scipy.spatial._distance_pybind", "pdist_euclidean")(a)
 
 
 def linear_sum_assignment(cost):
     """``scipy.optimize.linear_sum_assignment(cost)``: the same compiled function, without
     importing ``scipy.optimize``."""
-    return _scipy_function("scipy.optimize._lsap", "linear_sum_assignment",
-                           ("linear_sum_assignment",))(cost)
+    return _scipy_function("scipy.optimize._lsap", "linear_sum_assignment")(cost)
 
 
 def chunk_columns(n_rows):
@@ -203,18 +202,19 @@ def standardised_chunks(pixels, mean, scale, rows=slice(None)):
     one buffer, overwritten by the next: use each before asking for the next
     (fresh memory for each block cost 0.1 s of page faults per pass at 1,000 covers).
     """
-    n_rows = len(np.arange(len(pixels))[rows])
-    step = chunk_columns(n_rows)
+    picked = np.arange(len(pixels))[rows]
+    n_rows, step = len(picked), chunk_columns(len(picked))
     mean32, inverse32 = mean.astype(np.float32), (1 / scale).astype(np.float32)
     buffer = np.empty((n_rows, min(step, pixels.shape[1])), dtype=np.float32)
-    picked = np.arange(len(pixels))[rows]
     halves = [slice(0, n_rows // 2), slice(n_rows // 2, n_rows)]
     for start in range(0, pixels.shape[1], step):
         columns = slice(start, start + step)
         block = buffer[:, :len(mean32[columns])]
 
-        def standardise(half):  # (the two halves of the rows on two threads)
-            source = pixels[rows, columns][half] if isinstance(rows, slice) else pixels[picked[half], columns]
+        def standardise(half):  # (the two halves of the rows on two threads; a slice of
+            # rows is read in place, other rows are gathered)
+            source = (pixels[rows, columns][half] if isinstance(rows, slice)
+                      else pixels[picked[half], columns])
             np.subtract(source, mean32[columns], out=block[half])  # (uint8 to float32: exact)
             block[half] *= inverse32[columns]
 
